@@ -1,0 +1,166 @@
+//! A SCIM 2.0 client over reqwest: bearer token, JSON in and out, paging, and every
+//! request through the rate limit and the retry policy of [`retry`].
+
+pub mod retry;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::Method;
+use serde_json::Value;
+
+use retry::{parse_retry_after, retryable, RateLimiter, RetryPolicy};
+
+/// Most SCIM servers cap a page at 1000 (ours does); asking for more is harmless.
+const PAGE_SIZE: usize = 1000;
+
+/// A request that did not succeed, after any retries.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{method} {url}: HTTP {status}: {detail}")]
+    Status { method: Method, url: String, status: u16, detail: String },
+    #[error("{method} {url}: {message}")]
+    Transport { method: Method, url: String, message: String },
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl ClientError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// How to talk to one server.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub retry: RetryPolicy,
+    pub rate_limit: u32,
+    pub timeout: Duration,
+}
+
+/// A server's answer: status and body (`Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+/// A SCIM client; cheap to clone, clones share the rate limit and counters.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Arc<str>,
+    auth: HeaderValue,
+    retry: RetryPolicy,
+    limiter: Arc<RateLimiter>,
+    retried: Arc<AtomicU64>,
+}
+
+impl Client {
+    pub fn new(base: &str, token: &str, options: &ClientOptions) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .user_agent(concat!("scim-agent/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Setup(format!("cannot build the HTTP client: {e}")))?;
+        let mut auth = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| ClientError::Setup("the token has characters a header cannot carry".into()))?;
+        auth.set_sensitive(true);
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').into(),
+            auth,
+            retry: options.retry,
+            limiter: Arc::new(RateLimiter::new(options.rate_limit)),
+            retried: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// How many retries this client (and its clones) made so far.
+    pub fn retries_made(&self) -> u64 {
+        self.retried.load(Ordering::Relaxed)
+    }
+
+    /// Sends a request, retrying on 429, 5xx and connection errors. Any other non-2xx is
+    /// an error carrying the server's `detail`.
+    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Reply, ClientError> {
+        let url = format!("{}/{}", self.base, path.trim_start_matches('/'));
+        let mut attempt = 0;
+        loop {
+            self.limiter.acquire().await;
+            let mut request = self.http.request(method.clone(), &url).header(AUTHORIZATION, self.auth.clone());
+            if let Some(body) = body {
+                request = request.header(CONTENT_TYPE, "application/scim+json").body(body.to_string());
+            }
+            let (retry_after, failure) = match request.send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let retry_after =
+                        response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+                    let text = response.text().await.unwrap_or_default();
+                    let body = serde_json::from_str(&text).unwrap_or(if text.is_empty() {
+                        Value::Null
+                    } else {
+                        Value::String(text)
+                    });
+                    if (200..300).contains(&status) {
+                        return Ok(Reply { status, body });
+                    }
+                    let detail = body
+                        .get("detail")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| body.to_string().chars().take(200).collect());
+                    let error = ClientError::Status { method: method.clone(), url: url.clone(), status, detail };
+                    if !retryable(status) {
+                        return Err(error);
+                    }
+                    (retry_after, error)
+                }
+                Err(e) => {
+                    let message = if e.is_timeout() { "timed out".to_owned() } else { format!("{e}") };
+                    (None, ClientError::Transport { method: method.clone(), url: url.clone(), message })
+                }
+            };
+            if attempt >= self.retry.retries {
+                return Err(failure);
+            }
+            self.retried.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(self.retry.delay(attempt, retry_after)).await;
+            attempt += 1;
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Value, ClientError> {
+        Ok(self.send(Method::GET, path, None).await?.body)
+    }
+
+    /// Every resource of an endpoint (`Users`, `Groups`), page by page.
+    pub async fn list_all(&self, endpoint: &str) -> Result<Vec<Value>, ClientError> {
+        let mut all = Vec::new();
+        let mut start = 1;
+        loop {
+            let page = self.get(&format!("{endpoint}?startIndex={start}&count={PAGE_SIZE}")).await?;
+            let resources = page.get("Resources").and_then(Value::as_array).cloned().unwrap_or_default();
+            let total = page.get("totalResults").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let got = resources.len();
+            all.extend(resources);
+            if got == 0 || all.len() >= total {
+                return Ok(all);
+            }
+            start += got;
+        }
+    }
+
+    /// Whether the server says it takes PATCH (`/ServiceProviderConfig`).
+    pub async fn supports_patch(&self) -> Result<bool, ClientError> {
+        let config = self.get("ServiceProviderConfig").await?;
+        Ok(config.pointer("/patch/supported").and_then(Value::as_bool).unwrap_or(false))
+    }
+}

@@ -1,0 +1,165 @@
+//! Configuration: defaults < TOML file (`--config`, `SCIM_CONFIG`) < `SCIM_*` environment <
+//! command-line flags. Every key, in one place:
+//!
+//! | flag | environment | TOML key | default |
+//! |---|---|---|---|
+//! | `--config FILE` | `SCIM_CONFIG` | | none |
+//! | `--database URL` | `SCIM_DATABASE_URL` | `database` | `sqlite://scim.db` |
+//! | `serve --listen ADDR` | `SCIM_LISTEN` | `listen` | `127.0.0.1:8080` |
+//! | `serve --bootstrap-token T` | `SCIM_BOOTSTRAP_TOKEN` | `bootstrap_token` | none |
+//! | `serve --public-url URL` | `SCIM_PUBLIC_URL` | `public_url` | from the Host header |
+//! | `serve --max-body-bytes N` | `SCIM_MAX_BODY_BYTES` | `max_body_bytes` | 1048576 |
+//! | `--log FILTER` | `SCIM_LOG` | `log` | `info` |
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE: &str = "sqlite://scim.db";
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Every `SCIM_*` variable we read; any other one is probably a typo and gets a warning.
+pub const KNOWN_ENV: &[&str] = &[
+    "SCIM_CONFIG",
+    "SCIM_DATABASE_URL",
+    "SCIM_LISTEN",
+    "SCIM_BOOTSTRAP_TOKEN",
+    "SCIM_PUBLIC_URL",
+    "SCIM_MAX_BODY_BYTES",
+    "SCIM_LOG",
+];
+
+/// Rollcall: a SCIM 2.0 provisioning server.
+#[derive(Debug, Parser)]
+#[command(name = "scim-server", version)]
+pub struct Cli {
+    /// A TOML file with defaults for the options below.
+    #[arg(long, env = "SCIM_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH (created if missing).
+    #[arg(long, env = "SCIM_DATABASE_URL", global = true)]
+    pub database: Option<String>,
+    /// Log filter, e.g. `info` or `scim_server=debug`.
+    #[arg(long, env = "SCIM_LOG", global = true)]
+    pub log: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the SCIM server.
+    Serve(ServeArgs),
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port and prints it).
+    #[arg(long, env = "SCIM_LISTEN")]
+    pub listen: Option<String>,
+    /// Make sure the `default` tenant exists with this token (kept hashed).
+    #[arg(long, env = "SCIM_BOOTSTRAP_TOKEN", hide_env_values = true)]
+    pub bootstrap_token: Option<String>,
+    /// The SCIM base URL clients use, e.g. https://scim.example.com/scim/v2 behind a proxy.
+    #[arg(long, env = "SCIM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "SCIM_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant and print a first token for it.
+    Create { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (once).
+    Create {
+        #[arg(long)]
+        tenant: String,
+        /// scim:read and/or scim:write (default: every scope).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List a tenant's tokens (never their secrets).
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Revoke a token by id; it stops working within seconds.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        id: String,
+    },
+}
+
+/// The TOML file's keys.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub database: Option<String>,
+    pub listen: Option<String>,
+    pub bootstrap_token: Option<String>,
+    pub public_url: Option<String>,
+    pub max_body_bytes: Option<usize>,
+    pub log: Option<String>,
+}
+
+/// The settings in force once every layer is applied.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database: String,
+    pub listen: String,
+    pub bootstrap_token: Option<String>,
+    pub public_url: Option<String>,
+    pub max_body_bytes: usize,
+    pub log: String,
+}
+
+impl Cli {
+    /// Merges the layers. `serve` flags are absent for the other subcommands.
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        let file = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("invalid config file {}: {e}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let serve = match &self.command {
+            Command::Serve(args) => Some(args),
+            _ => None,
+        };
+        Ok(Settings {
+            database: self.database.clone().or(file.database).unwrap_or_else(|| DEFAULT_DATABASE.into()),
+            listen: serve.and_then(|s| s.listen.clone()).or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into()),
+            bootstrap_token: serve.and_then(|s| s.bootstrap_token.clone()).or(file.bootstrap_token),
+            public_url: serve.and_then(|s| s.public_url.clone()).or(file.public_url),
+            max_body_bytes: serve
+                .and_then(|s| s.max_body_bytes)
+                .or(file.max_body_bytes)
+                .unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            log: self.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
+        })
+    }
+}
+
+/// `SCIM_*` variables that nothing reads.
+pub fn unknown_env_vars() -> Vec<String> {
+    std::env::vars().map(|(k, _)| k).filter(|k| k.starts_with("SCIM_") && !KNOWN_ENV.contains(&k.as_str())).collect()
+}

@@ -1,0 +1,50 @@
+//! The storage interface the use cases are written against. `storage` implements it for
+//! SQLite (and later PostgreSQL); nothing here knows SQL.
+
+use async_trait::async_trait;
+
+use super::resource::{ListQuery, Mutation, NewResource, Page, Precondition, StoredResource, TenantId};
+use super::schema::ResourceType;
+use super::tenant::{Tenant, TokenInfo, TokenRecord};
+use super::Result;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the database answers (for `/healthz`).
+    async fn ping(&self) -> Result<()>;
+
+    async fn create_tenant(&self, name: &str) -> Result<Tenant>;
+    async fn find_tenant(&self, name: &str) -> Result<Option<Tenant>>;
+    /// Whether any tenant exists (an empty database gets a generated token at first start).
+    async fn has_tenants(&self) -> Result<bool>;
+    /// Stores a new token (its secret already hashed).
+    async fn insert_token(&self, token: &TokenRecord) -> Result<()>;
+    /// The token with this public id, revoked or not.
+    async fn find_token(&self, id: &str) -> Result<Option<TokenRecord>>;
+    async fn list_tokens(&self, tenant: &TenantId) -> Result<Vec<TokenInfo>>;
+    /// Revokes a token; false when no such token exists in the tenant.
+    async fn revoke_token(&self, tenant: &TenantId, id: &str) -> Result<bool>;
+    /// Records that a token was used (best effort, coarse-grained by the caller).
+    async fn touch_token(&self, id: &str) -> Result<()>;
+
+    async fn create(&self, tenant: &TenantId, rt: ResourceType, new: NewResource) -> Result<StoredResource>;
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        rt: ResourceType,
+        id: &str,
+        with_relations: bool,
+    ) -> Result<Option<StoredResource>>;
+    /// Runs `mutation` on the current data and writes the result, in one transaction.
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        rt: ResourceType,
+        id: &str,
+        precondition: &Precondition,
+        mutation: Mutation,
+        with_relations: bool,
+    ) -> Result<StoredResource>;
+    async fn delete(&self, tenant: &TenantId, rt: ResourceType, id: &str, precondition: &Precondition) -> Result<()>;
+    async fn list(&self, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Result<Page>;
+}

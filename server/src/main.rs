@@ -1,0 +1,144 @@
+//! `scim-server`: load configuration, connect storage, then serve or run an admin command.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::Server;
+use time::OffsetDateTime;
+
+use scim_server::config::{Cli, Command, Settings, TenantCommand, TokenCommand};
+use scim_server::domain::store::Store;
+use scim_server::domain::tenant::{self, Bootstrap, Scope};
+use scim_server::protocol::Limits;
+use scim_server::{build_app, storage, AppState};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = cli.settings()?;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&settings.log).context("invalid log filter")?)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    for var in scim_server::config::unknown_env_vars() {
+        tracing::warn!("ignoring unknown environment variable {var}");
+    }
+    let store =
+        storage::connect(&settings.database).await.with_context(|| format!("cannot open {}", settings.database))?;
+    let now = OffsetDateTime::now_utc();
+    match cli.command {
+        Command::Serve(_) => serve(store, settings).await,
+        Command::Tenant(TenantCommand::Create { name }) => {
+            let created = store.create_tenant(&name).await?;
+            let (token, record) = tenant::create_token(store.as_ref(), &created.name, Vec::new(), None, now).await?;
+            println!("Created tenant `{}`.", created.name);
+            println!("Bearer token {} (shown once, store it now):\n  {token}", record.id);
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { tenant: name, scopes, description }) => {
+            let scopes = scopes.iter().map(|s| Scope::parse(s)).collect::<Result<Vec<_>, _>>()?;
+            let (token, record) = tenant::create_token(store.as_ref(), &name, scopes, description, now).await?;
+            println!("Bearer token {} for tenant `{name}` (shown once, store it now):\n  {token}", record.id);
+            Ok(())
+        }
+        Command::Token(TokenCommand::List { tenant: name }) => {
+            let found = tenant::find(store.as_ref(), &name).await?;
+            println!("{:<22} {:<22} {:<28} {:<28} description", "id", "scopes", "created", "last used");
+            for t in store.list_tokens(&found.id).await? {
+                let scopes = t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
+                let last = t.last_used_at.map(storage::timefmt::format).unwrap_or_else(|| "never".into());
+                let revoked = if t.revoked_at.is_some() { " (revoked)" } else { "" };
+                println!(
+                    "{:<22} {:<22} {:<28} {:<28} {}{revoked}",
+                    t.id,
+                    scopes,
+                    storage::timefmt::format(t.created_at),
+                    last,
+                    t.description.unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { tenant: name, id }) => {
+            let found = tenant::find(store.as_ref(), &name).await?;
+            anyhow::ensure!(store.revoke_token(&found.id, &id).await?, "tenant `{name}` has no token `{id}`");
+            println!("Revoked token {id}; it stops working within seconds.");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(store: Arc<dyn Store>, settings: Settings) -> anyhow::Result<()> {
+    let bootstrap =
+        tenant::ensure_default_tenant(store.as_ref(), settings.bootstrap_token.as_deref(), OffsetDateTime::now_utc())
+            .await?;
+    let acceptor = TcpListener::bind(settings.listen.clone())
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .context("the listener has no address")?;
+    let origin = format!("http://{addr}");
+    let base = settings.public_url.clone().unwrap_or_else(|| format!("{origin}/scim/v2"));
+    match &bootstrap {
+        Bootstrap::GeneratedToken(token) => {
+            println!("Created tenant `{}` with a bearer token (shown once, store it now):", tenant::DEFAULT_TENANT);
+            println!("  {token}");
+        }
+        Bootstrap::ConfiguredToken { revoked: true } => {
+            tracing::warn!("the configured bootstrap token has been revoked and will be refused");
+        }
+        Bootstrap::ConfiguredToken { revoked: false } | Bootstrap::Existing => {}
+    }
+    println!("SCIM base URL: {base}");
+    println!("Rollcall SCIM server listening on {origin}");
+    if matches!(bootstrap, Bootstrap::Existing) {
+        println!("(make a token with: scim-server token create --tenant NAME)");
+    }
+    let mut state = AppState::new(store);
+    state.limits = Limits { max_body_bytes: settings.max_body_bytes };
+    state.public_url = settings.public_url;
+    let app = build_app(Arc::new(state));
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(30)))
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, let in-flight requests finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,100 @@
+//! Bearer-token authentication. A token names its tenant; every handler gets the tenant
+//! from here and from nowhere else. Lookups are cached for a few seconds so that a request
+//! costs no extra query, while a revoked token still stops working within that time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use poem::http::StatusCode;
+use poem::Request;
+
+use crate::domain::resource::TenantId;
+use crate::domain::store::Store;
+use crate::domain::tenant::{self, Scope, TokenRecord};
+
+use super::error::ScimError;
+
+/// How long a looked-up token is trusted before the database is asked again.
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(5);
+/// How often `last_used_at` is written for one token, at most.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
+/// Cached tokens are few (one per identity provider); the cap only guards memory.
+const MAX_CACHED: usize = 10_000;
+
+#[derive(Default)]
+pub struct TokenCache {
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+struct Entry {
+    record: TokenRecord,
+    fetched: Instant,
+    touched: Option<Instant>,
+}
+
+impl TokenCache {
+    fn get(&self, id: &str) -> Option<(TokenRecord, bool)> {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = entries.get_mut(id)?;
+        if entry.fetched.elapsed() > TOKEN_CACHE_TTL {
+            return None;
+        }
+        let touch = entry.touched.is_none_or(|t| t.elapsed() > TOUCH_EVERY);
+        if touch {
+            entry.touched = Some(Instant::now());
+        }
+        Some((entry.record.clone(), touch))
+    }
+
+    fn put(&self, record: TokenRecord) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MAX_CACHED {
+            entries.clear();
+        }
+        entries.insert(record.id.clone(), Entry { record, fetched: Instant::now(), touched: Some(Instant::now()) });
+    }
+}
+
+/// Checks the request's bearer token and that it carries `scope`; answers the tenant.
+pub async fn authenticate(
+    store: &Arc<dyn Store>,
+    cache: &TokenCache,
+    req: &Request,
+    scope: Scope,
+) -> Result<TenantId, ScimError> {
+    let header = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let presented = match header.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
+        _ => return Err(ScimError::unauthorized("a bearer token is required (Authorization: Bearer <token>)")),
+    };
+    let (id, secret) = tenant::lookup_id(presented);
+    let (record, touch) = match cache.get(&id) {
+        Some(hit) => hit,
+        None => {
+            let record = store.find_token(&id).await.map_err(ScimError::from)?;
+            let record = record.ok_or_else(|| ScimError::unauthorized("the bearer token is not valid"))?;
+            cache.put(record.clone());
+            (record, true)
+        }
+    };
+    if !tenant::verify(&record, secret) || record.revoked {
+        return Err(ScimError::unauthorized("the bearer token is not valid"));
+    }
+    if !record.scopes.contains(&scope) {
+        return Err(ScimError::new(
+            StatusCode::FORBIDDEN,
+            None,
+            format!("the bearer token lacks the `{}` scope", scope.as_str()),
+        ));
+    }
+    if touch {
+        let store = store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_token(&record.id).await {
+                tracing::warn!(error = %e, "could not record token use");
+            }
+        });
+    }
+    Ok(record.tenant)
+}

@@ -1,0 +1,264 @@
+//! `/Bulk` (RFC 7644 §3.7): many operations in one request. Each operation runs through the
+//! same handler a single request would (same authentication, validation and transaction), so
+//! Bulk adds no second path into the store. `bulkId` references (`"bulkId:qwerty"` in a path
+//! or anywhere in `data`) are resolved to the ids created earlier in the request; operations
+//! run in request order, except that one waiting on a later operation's id runs after it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use poem::http::{Method, StatusCode};
+use poem::{Request, Response};
+use serde_json::{json, Map, Value};
+
+use crate::domain::schema::ResourceType;
+use crate::domain::tenant::Scope;
+
+use super::discovery::RESOURCE_TYPES;
+use super::error::ScimError;
+use super::http::{base_url, json_body, scim_json};
+use super::{auth, resources, AppState};
+
+pub const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
+/// The most operations one request may carry (advertised in ServiceProviderConfig).
+pub const MAX_OPERATIONS: usize = 1000;
+/// The largest Bulk body accepted, in bytes (advertised in ServiceProviderConfig).
+pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024 * 1024;
+
+const BULK_PREFIX: &str = "bulkId:";
+
+/// One operation of the request, as sent.
+struct Operation {
+    method: Method,
+    bulk_id: Option<String>,
+    path: String,
+    data: Option<Value>,
+    version: Option<String>,
+}
+
+pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, ScimError> {
+    auth::authenticate(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
+    let body = json_body(&mut req, MAX_PAYLOAD_BYTES).await?;
+    let (operations, fail_on_errors) = parse(&body)?;
+
+    let mut created: HashMap<String, String> = HashMap::new();
+    let mut results: Vec<Option<Value>> = vec![None; operations.len()];
+    let mut pending: Vec<usize> = (0..operations.len()).collect();
+    let mut errors = 0usize;
+    'passes: while !pending.is_empty() {
+        let before = pending.len();
+        let mut waiting = Vec::new();
+        for index in pending {
+            let op = &operations[index];
+            if !references(op).iter().all(|r| created.contains_key(r)) {
+                waiting.push(index);
+                continue;
+            }
+            let result = run(&state, &req, op, &created).await;
+            if let (Some(bulk_id), Some(id)) = (&op.bulk_id, result.created_id.clone()) {
+                created.insert(bulk_id.clone(), id);
+            }
+            if !result.ok {
+                errors += 1;
+            }
+            results[index] = Some(result.entry);
+            if fail_on_errors.is_some_and(|limit| errors >= limit) {
+                break 'passes;
+            }
+        }
+        pending = waiting;
+        if pending.len() == before {
+            // What is left waits on ids that no operation created (or on each other).
+            for index in pending.drain(..) {
+                let op = &operations[index];
+                let error = ScimError::new(
+                    StatusCode::CONFLICT,
+                    Some("invalidValue"),
+                    "the operation refers to a bulkId that no successful operation of this request created",
+                );
+                results[index] = Some(entry(op, error.status, None, None, Some(error.body())));
+            }
+        }
+    }
+    let body = json!({
+        "schemas": [BULK_RESPONSE],
+        "Operations": results.into_iter().flatten().collect::<Vec<_>>(),
+    });
+    Ok(scim_json(StatusCode::OK, &body))
+}
+
+fn parse(body: &Value) -> Result<(Vec<Operation>, Option<usize>), ScimError> {
+    let invalid = |detail: String| ScimError::bad_request("invalidSyntax", detail);
+    let Value::Object(map) = body else { return Err(invalid("a bulk request must be a JSON object".into())) };
+    let field =
+        |m: &Map<String, Value>, key: &str| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.clone());
+    let Some(Value::Array(items)) = field(map, "Operations") else {
+        return Err(invalid("a bulk request needs an `Operations` array".into()));
+    };
+    if items.len() > MAX_OPERATIONS {
+        return Err(ScimError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            None,
+            format!("a bulk request may carry at most {MAX_OPERATIONS} operations"),
+        ));
+    }
+    let fail_on_errors = match field(map, "failOnErrors") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64() {
+            Some(n) if n > 0 => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+            _ => return Err(ScimError::bad_request("invalidValue", "failOnErrors must be a positive integer")),
+        },
+    };
+    let mut operations = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let n = i + 1;
+        let Value::Object(op) = item else { return Err(invalid(format!("operation {n} is not an object"))) };
+        let text = |key: &str| field(op, key).and_then(|v| v.as_str().map(str::to_owned));
+        let method = match text("method").map(|m| m.to_ascii_uppercase()).as_deref() {
+            Some("POST") => Method::POST,
+            Some("PUT") => Method::PUT,
+            Some("PATCH") => Method::PATCH,
+            Some("DELETE") => Method::DELETE,
+            _ => return Err(invalid(format!("operation {n}: method must be POST, PUT, PATCH or DELETE"))),
+        };
+        let path = text("path").ok_or_else(|| invalid(format!("operation {n} has no path")))?;
+        let bulk_id = text("bulkId");
+        if method == Method::POST && bulk_id.is_none() {
+            return Err(ScimError::bad_request("invalidValue", format!("operation {n}: a POST needs a bulkId")));
+        }
+        operations.push(Operation { method, bulk_id, path, data: field(op, "data"), version: text("version") });
+    }
+    let mut seen = HashSet::new();
+    if let Some(dup) = operations.iter().filter_map(|o| o.bulk_id.as_deref()).find(|id| !seen.insert(*id)) {
+        return Err(ScimError::bad_request("invalidValue", format!("bulkId `{dup}` is used twice")));
+    }
+    Ok((operations, fail_on_errors))
+}
+
+/// The bulkIds an operation refers to, in its path and anywhere in its data.
+fn references(op: &Operation) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => {
+                if let Some(id) = s.strip_prefix(BULK_PREFIX) {
+                    out.push(id.to_owned());
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Object(map) => map.values().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for segment in op.path.split('/') {
+        if let Some(id) = segment.strip_prefix(BULK_PREFIX) {
+            out.push(id.to_owned());
+        }
+    }
+    if let Some(data) = &op.data {
+        walk(data, &mut out);
+    }
+    out
+}
+
+fn resolve(v: &Value, created: &HashMap<String, String>) -> Value {
+    match v {
+        Value::String(s) => match s.strip_prefix(BULK_PREFIX).and_then(|id| created.get(id)) {
+            Some(id) => Value::String(id.clone()),
+            None => v.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(|i| resolve(i, created)).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, i)| (k.clone(), resolve(i, created))).collect()),
+        other => other.clone(),
+    }
+}
+
+struct Outcome {
+    ok: bool,
+    created_id: Option<String>,
+    entry: Value,
+}
+
+/// Runs one operation through the single-resource handler it names.
+async fn run(state: &Arc<AppState>, outer: &Request, op: &Operation, created: &HashMap<String, String>) -> Outcome {
+    let path: String = op
+        .path
+        .split('/')
+        .map(|segment| match segment.strip_prefix(BULK_PREFIX).and_then(|id| created.get(id)) {
+            Some(id) => id.clone(),
+            None => segment.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    let target = route(&path);
+    let mut builder = Request::builder().method(op.method.clone()).uri_str(&path);
+    for name in ["authorization", "host", "x-forwarded-proto", "x-forwarded-host"] {
+        if let Some(value) = outer.headers().get(name) {
+            builder = builder.header(name, value.clone());
+        }
+    }
+    if let Some(version) = &op.version {
+        builder = builder.header("If-Match", version.as_str());
+    }
+    let body = op.data.as_ref().map(|d| resolve(d, created).to_string()).unwrap_or_default();
+    let req = builder.content_type("application/scim+json").body(body);
+    let answer = match (target, &op.method) {
+        (Some((rt, None)), &Method::POST) => resources::create(state.clone(), req, rt).await,
+        (Some((rt, Some(id))), &Method::PUT) => resources::replace(state.clone(), req, rt, id).await,
+        (Some((rt, Some(id))), &Method::PATCH) => resources::patch(state.clone(), req, rt, id).await,
+        (Some((rt, Some(id))), &Method::DELETE) => resources::delete(state.clone(), req, rt, id).await,
+        _ => Err(ScimError::bad_request(
+            "invalidPath",
+            format!("{} {} is not an operation Bulk can carry", op.method, op.path),
+        )),
+    };
+    match answer {
+        Ok(response) => {
+            let status = response.status();
+            let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let (version, location) = (header("etag"), header("location"));
+            let created_id = location.as_deref().and_then(|l| l.rsplit('/').next()).map(str::to_owned);
+            let base = base_url(outer, state.public_url.as_deref());
+            let location = location.unwrap_or_else(|| format!("{base}/{}", path.trim_start_matches('/')));
+            let location = Some(location);
+            Outcome { ok: true, created_id, entry: entry(op, status, version, location, None) }
+        }
+        Err(error) => {
+            Outcome { ok: false, created_id: None, entry: entry(op, error.status, None, None, Some(error.body())) }
+        }
+    }
+}
+
+/// `/Users`, `/Users/{id}`, `/Groups`, `/Groups/{id}`.
+fn route(path: &str) -> Option<(ResourceType, Option<String>)> {
+    let trimmed = path.trim_matches('/');
+    let (kind, id) = match trimmed.split_once('/') {
+        Some((kind, id)) if !id.is_empty() && !id.contains('/') => (kind, Some(id.to_owned())),
+        Some(_) => return None,
+        None => (trimmed, None),
+    };
+    RESOURCE_TYPES.into_iter().find(|rt| rt.endpoint().trim_start_matches('/') == kind).map(|rt| (rt, id))
+}
+
+fn entry(
+    op: &Operation,
+    status: StatusCode,
+    version: Option<String>,
+    location: Option<String>,
+    response: Option<Value>,
+) -> Value {
+    let mut e = json!({"method": op.method.as_str(), "status": status.as_u16().to_string()});
+    if let Some(b) = &op.bulk_id {
+        e["bulkId"] = json!(b);
+    }
+    if let Some(v) = version {
+        e["version"] = json!(v);
+    }
+    if let Some(l) = location {
+        e["location"] = json!(l);
+    }
+    if let Some(r) = response {
+        e["response"] = r;
+    }
+    e
+}

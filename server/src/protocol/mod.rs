@@ -1,0 +1,49 @@
+//! SCIM on the wire (RFC 7643/7644): routes, handlers, parsing, rendering and errors.
+
+pub mod auth;
+pub mod bulk;
+pub mod discovery;
+pub mod error;
+pub mod filter;
+pub mod http;
+pub mod patch;
+pub mod projection;
+pub mod query;
+pub mod render;
+pub mod resources;
+pub mod routes;
+pub mod search;
+
+use std::sync::Arc;
+
+use crate::domain::store::Store;
+
+/// The media type of every SCIM answer (RFC 7644 §3.1).
+pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
+
+/// Limits advertised in ServiceProviderConfig and enforced on every request.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_body_bytes: 1024 * 1024 }
+    }
+}
+
+/// What every handler shares.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub tokens: auth::TokenCache,
+    pub limits: Limits,
+    /// The SCIM base URL to put in `meta.location`, when the Host header is not to be trusted.
+    pub public_url: Option<String>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store, tokens: auth::TokenCache::default(), limits: Limits::default(), public_url: None }
+    }
+}

@@ -1,0 +1,140 @@
+//! The `/scim/v2` routing table. Plain poem endpoints (not poem-openapi): SCIM's media
+//! type, lenient parsing and error bodies do not fit an OpenAPI extractor model.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use poem::endpoint::make;
+use poem::http::StatusCode;
+use poem::{get, post, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
+use serde_json::json;
+
+use crate::domain::schema::ResourceType;
+
+use super::discovery;
+use super::error::{from_poem, ScimError};
+use super::http::{base_url, scim_json};
+use super::search::{self, LIST_RESPONSE};
+use super::{resources, AppState};
+
+/// Wraps a handler `f(state, request, …)` as an endpoint whose errors are SCIM error bodies.
+fn ep<F, Fut>(state: &Arc<AppState>, f: F) -> impl Endpoint<Output = Response>
+where
+    F: Fn(Arc<AppState>, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response, ScimError>> + Send + 'static,
+{
+    let state = state.clone();
+    make(move |req| {
+        let fut = f(state.clone(), req);
+        async move { fut.await.unwrap_or_else(IntoResponse::into_response) }
+    })
+}
+
+fn resource_routes(state: &Arc<AppState>, route: Route, rt: ResourceType) -> Route {
+    let path = rt.endpoint();
+    route
+        .at(
+            path,
+            get(ep(state, move |s, r| search::list(s, r, rt))).post(ep(state, move |s, r| resources::create(s, r, rt))),
+        )
+        // Some clients (Entra among them) list with a trailing slash.
+        .at(format!("{path}/"), get(ep(state, move |s, r| search::list(s, r, rt))))
+        .at(format!("{path}/.search"), post(ep(state, move |s, r| search::search(s, r, rt))))
+        .at(
+            format!("{path}/:id"),
+            get(ep(state, move |s, r| {
+                let id = resources::id_param(&r);
+                resources::get(s, r, rt, id)
+            }))
+            .put(ep(state, move |s, r| {
+                let id = resources::id_param(&r);
+                resources::replace(s, r, rt, id)
+            }))
+            .patch(ep(state, move |s, r| {
+                let id = resources::id_param(&r);
+                resources::patch(s, r, rt, id)
+            }))
+            .delete(ep(state, move |s, r| {
+                let id = resources::id_param(&r);
+                resources::delete(s, r, rt, id)
+            })),
+        )
+}
+
+fn list_of(items: Vec<serde_json::Value>) -> serde_json::Value {
+    json!({
+        "schemas": [LIST_RESPONSE],
+        "totalResults": items.len(),
+        "itemsPerPage": items.len(),
+        "startIndex": 1,
+        "Resources": items,
+    })
+}
+
+fn discovery_routes(state: &Arc<AppState>, route: Route) -> Route {
+    route
+        .at(
+            "/ServiceProviderConfig",
+            get(ep(state, |s, r| async move {
+                let base = base_url(&r, s.public_url.as_deref());
+                Ok(scim_json(StatusCode::OK, &discovery::service_provider_config(&base)))
+            })),
+        )
+        .at(
+            "/Schemas",
+            get(ep(state, |s, r| async move {
+                Ok(scim_json(StatusCode::OK, &list_of(discovery::all_schemas(&base_url(&r, s.public_url.as_deref())))))
+            })),
+        )
+        .at(
+            "/Schemas/:id",
+            get(ep(state, |s, r| async move {
+                let id = r.raw_path_param("id").unwrap_or_default();
+                let schema =
+                    discovery::find_schema(id).ok_or_else(|| ScimError::not_found(format!("no schema `{id}`")))?;
+                Ok(scim_json(StatusCode::OK, &discovery::schema(&base_url(&r, s.public_url.as_deref()), schema)))
+            })),
+        )
+        .at(
+            "/ResourceTypes",
+            get(ep(state, |s, r| async move {
+                let base = base_url(&r, s.public_url.as_deref());
+                let items = discovery::RESOURCE_TYPES.iter().map(|rt| discovery::resource_type(&base, *rt)).collect();
+                Ok(scim_json(StatusCode::OK, &list_of(items)))
+            })),
+        )
+        .at(
+            "/ResourceTypes/:id",
+            get(ep(state, |s, r| async move {
+                let id = r.raw_path_param("id").unwrap_or_default();
+                let rt = discovery::find_resource_type(id)
+                    .ok_or_else(|| ScimError::not_found(format!("no resource type `{id}`")))?;
+                Ok(scim_json(StatusCode::OK, &discovery::resource_type(&base_url(&r, s.public_url.as_deref()), rt)))
+            })),
+        )
+}
+
+/// Every SCIM endpoint, with SCIM error bodies for poem's own errors. (Bodies are limited
+/// where they are read: poem's SizeLimit would demand a Content-Length even on GET.)
+pub fn scim(state: &Arc<AppState>) -> impl Endpoint<Output = Response> {
+    let mut route = discovery_routes(state, Route::new());
+    for rt in discovery::RESOURCE_TYPES {
+        route = resource_routes(state, route, rt);
+    }
+    let not_implemented = |what: &'static str| {
+        make(move |_req| async move {
+            ScimError::new(StatusCode::NOT_IMPLEMENTED, None, format!("{what} is not supported by this server"))
+                .into_response()
+        })
+    };
+    route = route
+        .at("/.search", post(ep(state, search::search_root)))
+        .at("/Bulk", post(ep(state, super::bulk::bulk)))
+        .at("/Me", not_implemented("/Me"));
+    route.around(|ep, req| async move {
+        Ok(match ep.call(req).await {
+            Ok(response) => response.into_response(),
+            Err(e) => from_poem(&e).into_response(),
+        })
+    })
+}

@@ -1,0 +1,241 @@
+//! The SQLite store: the embedded default. One writer connection (SQLite has one writer
+//! anyway; a single connection means no busy-waiting between our own writers) and a pool of
+//! readers, which WAL mode lets run beside the writer.
+
+#[cfg(test)]
+mod plan_tests;
+mod relations;
+mod resources;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use time::OffsetDateTime;
+
+use crate::domain::resource::{ListQuery, Mutation, NewResource, Page, Precondition, StoredResource, TenantId};
+use crate::domain::schema::ResourceType;
+use crate::domain::store::Store;
+use crate::domain::tenant::{Scope, Tenant, TokenInfo, TokenRecord};
+use crate::domain::{Error, Result};
+
+use super::{db_error, timefmt};
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| Error::InvalidValue(format!("invalid SQLite URL `{url}`: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL with NORMAL survives a crash of the process; the OS is trusted with the rest.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let writer =
+            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(db_error)?;
+        sqlx::migrate!("../migrations/sqlite").run(&writer).await.map_err(|e| Error::Storage(Box::new(e)))?;
+        // An in-memory database exists only on its one connection.
+        let reader = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await.map_err(db_error)?
+        };
+        Ok(Self { writer, reader })
+    }
+
+    /// The writer's pool, for tests that look at the schema.
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+fn scopes_to_text(scopes: &[Scope]) -> String {
+    scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+}
+
+fn scopes_from_text(text: &str) -> Vec<Scope> {
+    text.split_whitespace().filter_map(|s| Scope::parse(s).ok()).collect()
+}
+
+fn time_column(row: &sqlx::sqlite::SqliteRow, name: &str) -> Result<Option<OffsetDateTime>> {
+    let text: Option<String> = row.try_get(name).map_err(db_error)?;
+    Ok(text.as_deref().and_then(timefmt::parse))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn create_tenant(&self, name: &str) -> Result<Tenant> {
+        let tenant = Tenant { id: TenantId(uuid::Uuid::now_v7().to_string()), name: name.to_owned() };
+        sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)")
+            .bind(&tenant.id.0)
+            .bind(name)
+            .bind(timefmt::format(now()))
+            .execute(&self.writer)
+            .await
+            .map_err(|e| match db_error(e) {
+                Error::Uniqueness(_) => Error::Uniqueness(format!("a tenant named `{name}` already exists")),
+                other => other,
+            })?;
+        Ok(tenant)
+    }
+
+    async fn find_tenant(&self, name: &str) -> Result<Option<Tenant>> {
+        let row = sqlx::query("SELECT id, name FROM tenants WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.writer)
+            .await
+            .map_err(db_error)?;
+        row.map(|r| {
+            Ok(Tenant { id: TenantId(r.try_get("id").map_err(db_error)?), name: r.try_get("name").map_err(db_error)? })
+        })
+        .transpose()
+    }
+
+    async fn has_tenants(&self) -> Result<bool> {
+        let row =
+            sqlx::query("SELECT EXISTS (SELECT 1 FROM tenants)").fetch_one(&self.writer).await.map_err(db_error)?;
+        row.try_get::<bool, _>(0).map_err(db_error)
+    }
+
+    async fn insert_token(&self, token: &TokenRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO tokens (tenant_id, id, secret_hash, scopes, description, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&token.tenant.0)
+        .bind(&token.id)
+        .bind(&token.secret_hash)
+        .bind(scopes_to_text(&token.scopes))
+        .bind(&token.description)
+        .bind(timefmt::format(token.created_at))
+        .execute(&self.writer)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn find_token(&self, id: &str) -> Result<Option<TokenRecord>> {
+        let row = sqlx::query(
+            "SELECT tenant_id, id, secret_hash, scopes, description, created_at, revoked_at FROM tokens WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_error)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(TokenRecord {
+            id: row.try_get("id").map_err(db_error)?,
+            tenant: TenantId(row.try_get("tenant_id").map_err(db_error)?),
+            secret_hash: row.try_get("secret_hash").map_err(db_error)?,
+            scopes: scopes_from_text(&row.try_get::<String, _>("scopes").map_err(db_error)?),
+            description: row.try_get("description").map_err(db_error)?,
+            created_at: time_column(&row, "created_at")?.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            revoked: time_column(&row, "revoked_at")?.is_some(),
+        }))
+    }
+
+    async fn list_tokens(&self, tenant: &TenantId) -> Result<Vec<TokenInfo>> {
+        let rows = sqlx::query(
+            "SELECT id, scopes, description, created_at, last_used_at, revoked_at FROM tokens WHERE tenant_id = ? ORDER BY created_at, id",
+        )
+        .bind(&tenant.0)
+        .fetch_all(&self.writer)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(TokenInfo {
+                    id: row.try_get("id").map_err(db_error)?,
+                    scopes: scopes_from_text(&row.try_get::<String, _>("scopes").map_err(db_error)?),
+                    description: row.try_get("description").map_err(db_error)?,
+                    created_at: time_column(row, "created_at")?.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                    last_used_at: time_column(row, "last_used_at")?,
+                    revoked_at: time_column(row, "revoked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_token(&self, tenant: &TenantId, id: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE tenant_id = ? AND id = ?")
+            .bind(timefmt::format(now()))
+            .bind(&tenant.0)
+            .bind(id)
+            .execute(&self.writer)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn touch_token(&self, id: &str) -> Result<()> {
+        sqlx::query("UPDATE tokens SET last_used_at = ? WHERE id = ?")
+            .bind(timefmt::format(now()))
+            .bind(id)
+            .execute(&self.writer)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn create(&self, tenant: &TenantId, rt: ResourceType, new: NewResource) -> Result<StoredResource> {
+        resources::create(&self.writer, tenant, rt, new, now()).await
+    }
+
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        rt: ResourceType,
+        id: &str,
+        with_relations: bool,
+    ) -> Result<Option<StoredResource>> {
+        let mut conn = self.reader.acquire().await.map_err(db_error)?;
+        resources::get(&mut conn, tenant, rt, id, with_relations).await
+    }
+
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        rt: ResourceType,
+        id: &str,
+        precondition: &Precondition,
+        mutation: Mutation,
+        with_relations: bool,
+    ) -> Result<StoredResource> {
+        let change = resources::Change { precondition, mutation, with_relations };
+        resources::update(&self.writer, tenant, rt, id, change, now()).await
+    }
+
+    async fn delete(&self, tenant: &TenantId, rt: ResourceType, id: &str, precondition: &Precondition) -> Result<()> {
+        resources::delete(&self.writer, tenant, rt, id, precondition, now()).await
+    }
+
+    async fn list(&self, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Result<Page> {
+        resources::list(&self.reader, tenant, rt, query).await
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// A fresh database in a temporary directory (dropped with the returned guard).
+    pub async fn store() -> (super::SqliteStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        (super::SqliteStore::connect(&url).await.expect("connect"), dir)
+    }
+}

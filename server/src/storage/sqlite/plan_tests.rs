@@ -1,0 +1,69 @@
+//! Proof that the equality lookups identity providers make before every create are index
+//! lookups, not scans of the tenant: `EXPLAIN QUERY PLAN` of the very query the store runs.
+
+use sqlx::Row;
+
+use crate::domain::resource::{ListQuery, TenantId};
+use crate::domain::schema::ResourceType;
+use crate::protocol::filter::parse_filter;
+
+use sqlx::Sqlite;
+
+use super::test_support::store;
+use crate::storage::rows::select_page;
+
+async fn plan(store: &super::SqliteStore, rt: ResourceType, filter: &str) -> String {
+    let query = ListQuery {
+        filter: Some(parse_filter(filter).expect("filter")),
+        sort: None,
+        start_index: 1,
+        count: 100,
+        with_relations: false,
+    };
+    let tenant = TenantId("t".into());
+    let mut qb = select_page::<Sqlite>("EXPLAIN QUERY PLAN ", &tenant, rt, &query).expect("query");
+    let rows = qb.build().fetch_all(&store.reader).await.expect("explain");
+    rows.iter().map(|r| r.get::<String, _>("detail")).collect::<Vec<_>>().join("\n")
+}
+
+#[tokio::test]
+async fn equality_filters_use_an_index() {
+    let (store, _dir) = store().await;
+    let cases = [
+        (ResourceType::User, r#"id eq "x""#, "USING PRIMARY KEY (tenant_id=? AND id=?)"),
+        (ResourceType::User, r#"userName eq "x""#, "USING INDEX users_user_name (tenant_id=? AND user_name_lower=?)"),
+        (ResourceType::User, r#"externalId eq "x""#, "USING INDEX users_external_id (tenant_id=? AND external_id=?)"),
+        (
+            ResourceType::User,
+            r#"emails.value eq "x""#,
+            "USING COVERING INDEX user_emails_value (tenant_id=? AND value_lower=?)",
+        ),
+        (
+            ResourceType::User,
+            r#"emails[value eq "x"]"#,
+            "USING COVERING INDEX user_emails_value (tenant_id=? AND value_lower=?)",
+        ),
+        (ResourceType::Group, r#"id eq "x""#, "USING PRIMARY KEY (tenant_id=? AND id=?)"),
+        (
+            ResourceType::Group,
+            r#"displayName eq "x""#,
+            "USING INDEX groups_display_name (tenant_id=? AND display_name_lower=?)",
+        ),
+        (ResourceType::Group, r#"externalId eq "x""#, "USING INDEX groups_external_id (tenant_id=? AND external_id=?)"),
+        (
+            ResourceType::Group,
+            r#"members.value eq "x""#,
+            "USING COVERING INDEX group_members_member (tenant_id=? AND member_id=?)",
+        ),
+        (
+            ResourceType::Group,
+            r#"members[value eq "x"]"#,
+            "USING COVERING INDEX group_members_member (tenant_id=? AND member_id=?)",
+        ),
+    ];
+    for (rt, filter, expected) in cases {
+        let plan = plan(&store, rt, filter).await;
+        assert!(plan.contains(expected), "{filter} on {rt:?} should use `{expected}`; plan:\n{plan}");
+        assert!(!plan.lines().any(|l| l.starts_with("SCAN r")), "{filter} scans the table; plan:\n{plan}");
+    }
+}
