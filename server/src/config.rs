@@ -38,7 +38,7 @@ pub struct Cli {
     /// A TOML file with defaults for the options below.
     #[arg(long, env = "SCIM_CONFIG", global = true)]
     pub config: Option<PathBuf>,
-    /// Database URL: sqlite://PATH (created if missing).
+    /// Database URL: sqlite://PATH (created if missing) or postgres://USER@HOST/DATABASE.
     #[arg(long, env = "SCIM_DATABASE_URL", global = true)]
     pub database: Option<String>,
     /// Log filter, e.g. `info` or `scim_server=debug`.
@@ -58,6 +58,18 @@ pub enum Command {
     /// Manage bearer tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Copy a whole SQLite deployment into an empty PostgreSQL database (stop the server first).
+    MigrateData(MigrateDataArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateDataArgs {
+    /// The SQLite database to copy from, e.g. sqlite://scim.db.
+    #[arg(long)]
+    pub from: String,
+    /// The PostgreSQL database to copy into (migrated if new; it must hold no data).
+    #[arg(long)]
+    pub to: String,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::Server;
 use time::OffsetDateTime;
 
-use scim_server::config::{Cli, Command, Settings, TenantCommand, TokenCommand};
+use scim_server::config::{Cli, Command, MigrateDataArgs, Settings, TenantCommand, TokenCommand};
 use scim_server::domain::store::Store;
 use scim_server::domain::tenant::{self, Bootstrap, Scope};
 use scim_server::protocol::Limits;
@@ -37,11 +37,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     for var in scim_server::config::unknown_env_vars() {
         tracing::warn!("ignoring unknown environment variable {var}");
     }
+    let now = OffsetDateTime::now_utc();
+    // `migrate-data` names its own two databases: the configured one is neither opened nor created.
+    if let Command::MigrateData(args) = &cli.command {
+        return migrate_data(args).await;
+    }
     let store =
         storage::connect(&settings.database).await.with_context(|| format!("cannot open {}", settings.database))?;
-    let now = OffsetDateTime::now_utc();
     match cli.command {
         Command::Serve(_) => serve(store, settings).await,
+        Command::MigrateData(args) => migrate_data(&args).await,
         Command::Tenant(TenantCommand::Create { name }) => {
             let created = store.create_tenant(&name).await?;
             let (token, record) = tenant::create_token(store.as_ref(), &created.name, Vec::new(), None, now).await?;
@@ -80,6 +85,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn migrate_data(args: &MigrateDataArgs) -> anyhow::Result<()> {
+    let report = storage::transfer::sqlite_to_postgres(&args.from, &args.to).await?;
+    for (table, rows) in &report.tables {
+        println!("{table:<24} {rows:>10} rows");
+    }
+    println!(
+        "Copied {} rows in {} tables; the PostgreSQL database is ready to serve.",
+        report.rows(),
+        report.tables.len()
+    );
+    Ok(())
 }
 
 async fn serve(store: Arc<dyn Store>, settings: Settings) -> anyhow::Result<()> {

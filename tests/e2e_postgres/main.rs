@@ -6,6 +6,7 @@
 #[path = "../e2e/main.rs"]
 mod e2e;
 
+mod migrate_data;
 mod plans;
 mod replicas;
 mod schema;

@@ -56,24 +56,42 @@ pub struct TestApp {
 enum Scratch {
     Dir(#[expect(dead_code, reason = "held to be deleted on drop")] TempDir),
     Postgres(#[expect(dead_code, reason = "held to be dropped on drop")] postgres::TestDatabase),
+    /// The database belongs to the caller.
+    Borrowed,
 }
 
 impl TestApp {
     /// A fresh database with the `default` tenant and a token for it: SQLite, or
     /// PostgreSQL in the `e2e_postgres` binary when PostgreSQL is reachable.
     pub async fn new() -> Self {
-        let (url, scratch) = match postgres::fresh_database_for_suite().await {
-            Some(db) => (db.url.clone(), Scratch::Postgres(db)),
-            None => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                (format!("sqlite://{}", dir.path().join("test.db").display()), Scratch::Dir(dir))
-            }
-        };
+        match postgres::fresh_database_for_suite().await {
+            Some(db) => Self::fresh(db.url.clone(), Scratch::Postgres(db)).await,
+            None => Self::sqlite().await,
+        }
+    }
+
+    /// A fresh SQLite database, whichever binary the test runs in.
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::fresh(format!("sqlite://{}", dir.path().join("test.db").display()), Scratch::Dir(dir)).await
+    }
+
+    async fn fresh(url: String, scratch: Scratch) -> Self {
         let store = storage::connect(&url).await.expect("open database");
         let token = match tenant::ensure_default_tenant(store.as_ref(), None, OffsetDateTime::now_utc()).await {
             Ok(tenant::Bootstrap::GeneratedToken(t)) => t,
             other => panic!("unexpected bootstrap: {other:?}"),
         };
+        Self::with_store(store, token, url, scratch)
+    }
+
+    /// The app on an existing database (kept by the caller), acting with `token`.
+    pub async fn attach(url: &str, token: &str) -> Self {
+        let store = storage::connect(url).await.expect("open database");
+        Self::with_store(store, token.to_owned(), url.to_owned(), Scratch::Borrowed)
+    }
+
+    fn with_store(store: Arc<dyn Store>, token: String, url: String, scratch: Scratch) -> Self {
         let app = build_app(Arc::new(AppState::new(store.clone()))).boxed();
         Self { client: TestClient::new(app), store, token, url, _scratch: scratch }
     }

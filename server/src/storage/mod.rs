@@ -7,11 +7,15 @@ pub mod rows;
 pub mod sql_filter;
 pub mod sqlite;
 pub mod timefmt;
+pub mod transfer;
 
 use std::sync::Arc;
 
 use crate::domain::store::Store;
 use crate::domain::{Error, Result};
+
+/// sqlx's own bookkeeping table, which is migrated, never copied.
+pub(crate) const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
 
 /// Opens the database named by `url`, creating and migrating it as needed.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
