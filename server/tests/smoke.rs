@@ -75,10 +75,20 @@ impl Server {
     }
 
     /// SIGTERM, then the exit status once the server has stopped by itself.
-    async fn stop(mut self) -> ExitStatus {
+    async fn stop(self) -> ExitStatus {
+        self.terminate();
+        self.wait().await
+    }
+
+    /// Sends SIGTERM and returns at once.
+    fn terminate(&self) {
         let pid = self.child.id().expect("server still running").to_string();
         let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
         assert!(sent.success(), "kill -TERM {pid} failed");
+    }
+
+    /// The exit status once the server has stopped by itself.
+    async fn wait(mut self) -> ExitStatus {
         timeout(SHUTDOWN, self.child.wait())
             .await
             .unwrap_or_else(|_| panic!("scim-server did not stop within {SHUTDOWN:?} of SIGTERM"))
@@ -313,4 +323,57 @@ async fn admin_cli_refuses_unknown_tenants_ids_and_duplicates() {
     assert!(missing.contains("0123456789abcdef"), "stderr: {missing}");
     let bad_scope = admin_err(&database, &["token", "create", "--tenant", "acme", "--scope", "scim:admin"]).await;
     assert!(bad_scope.contains("scim:admin"), "stderr: {bad_scope}");
+}
+
+/// SIGTERM stops new connections but lets a request already under way finish: here one whose
+/// body is still arriving when the signal comes (`Expect: 100-continue` proves the handler had
+/// started reading it, and the log line proves the server had begun shutting down).
+#[tokio::test]
+async fn sigterm_lets_an_in_flight_request_finish() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = format!("sqlite://{}", dir.path().join("s.db").display());
+    let server = Server::start(&database, Some(BOOTSTRAP_SECRET)).await;
+    let address = server.origin.strip_prefix("http://").expect("http origin").to_owned();
+    let body = json!({"userName": "in-flight"}).to_string();
+    let (first, rest) = body.split_at(body.len() / 2);
+
+    let mut stream = tokio::net::TcpStream::connect(&address).await.expect("connect");
+    let head = format!(
+        "POST /scim/v2/Users HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {BOOTSTRAP_SECRET}\r\n\
+         Content-Type: application/scim+json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("send head");
+    let mut interim = vec![0u8; 64];
+    let n = timeout(STARTUP, stream.read(&mut interim)).await.expect("100 Continue in time").expect("read");
+    assert!(String::from_utf8_lossy(&interim[..n]).starts_with("HTTP/1.1 100"), "got {:?}", &interim[..n]);
+    stream.write_all(first.as_bytes()).await.expect("send half the body");
+
+    server.terminate();
+    let deadline = Instant::now() + SHUTDOWN;
+    while !server.stderr.lock().unwrap_or_else(|e| e.into_inner()).contains("shutting down") {
+        assert!(Instant::now() < deadline, "the server never said it was shutting down");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stream.write_all(rest.as_bytes()).await.expect("send the rest of the body");
+    let mut answer = String::new();
+    timeout(SHUTDOWN, stream.read_to_string(&mut answer)).await.expect("an answer in time").expect("read answer");
+    assert!(answer.starts_with("HTTP/1.1 201"), "the in-flight request was not served: {answer}");
+    let status = server.wait().await;
+    assert!(status.success(), "SIGTERM should stop the server cleanly, got {status}");
+
+    // It was committed, not just answered.
+    let server = Server::start(&database, Some(BOOTSTRAP_SECRET)).await;
+    let found = client()
+        .get(format!("{}/Users", server.base))
+        .query(&[("filter", r#"userName eq "in-flight""#)])
+        .bearer_auth(BOOTSTRAP_SECRET)
+        .send()
+        .await
+        .expect("GET /Users");
+    assert_eq!(json_body(found).await["totalResults"], 1);
+    assert!(server.stop().await.success());
 }

@@ -12,8 +12,20 @@ async fn unknown_routes_wrong_methods_and_missing_tokens() {
     assert_eq!(r.body["status"], "404");
     let r = app.call(Method::DELETE, "/ServiceProviderConfig", None).await.expect(405);
     assert_eq!(r.body["status"], "405");
+    assert_eq!(r.header("allow"), Some("GET"));
     let r = app.call(Method::POST, "/ResourceTypes/User", Some(json!({}))).await.expect(405);
     assert_eq!(r.body["status"], "405");
+    assert_eq!(r.header("allow"), Some("GET"));
+    for (method, path, allow) in [
+        (Method::DELETE, "/Users", "GET, POST"),
+        (Method::POST, "/Groups/some-id", "GET, PUT, PATCH, DELETE"),
+        (Method::GET, "/Users/.search", "POST"),
+        (Method::GET, "/.search", "POST"),
+        (Method::GET, "/Bulk", "POST"),
+    ] {
+        let r = app.call(method.clone(), path, None).await.expect(405);
+        assert_eq!(r.header("allow"), Some(allow), "{method} {path}");
+    }
     let r = app.send(Method::GET, "/Users", None, None, &[]).await.expect(401);
     assert_eq!(r.body["status"], "401");
     assert!(r.header("www-authenticate").is_some());

@@ -34,6 +34,11 @@ async fn if_match_guards_writes_and_if_none_match_saves_reads() {
     assert_eq!(r.header("etag").unwrap(), v2);
 
     app.send(Method::GET, &path, None, Some(&app.token), &[("If-None-Match", &v1)]).await.expect(200);
+    // A read guarded by If-Match is served only while the version is current.
+    let r = app.send(Method::GET, &path, None, Some(&app.token), &[("If-Match", &v1)]).await.expect(412);
+    assert_eq!(r.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
+    app.send(Method::GET, &path, None, Some(&app.token), &[("If-Match", &v2)]).await.expect(200);
+    app.send(Method::GET, &path, None, Some(&app.token), &[("If-Match", "*")]).await.expect(200);
     app.send(Method::PUT, &path, Some(json!({"userName": "grace"})), Some(&app.token), &[("If-None-Match", "*")])
         .await
         .expect(412);

@@ -12,3 +12,4 @@ mod groups;
 mod patch;
 mod tenancy;
 mod users;
+mod wire;

@@ -57,8 +57,21 @@ async fn another_tenants_token_sees_nothing_and_changes_nothing() {
     app.send(Method::POST, "/Groups", Some(json!({"displayName": "Private group"})), Some(&other), &[])
         .await
         .expect(201);
+    // Nor through /Bulk: every operation on our resources is a 404 of its own.
+    let bulk = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+        {"method": "PATCH", "path": format!("/Users/{uid}"), "data": patch},
+        {"method": "PUT", "path": format!("/Groups/{gid}"), "data": {"displayName": "pwned"}},
+        {"method": "DELETE", "path": format!("/Groups/{gid}")},
+        {"method": "DELETE", "path": format!("/Users/{uid}")},
+        {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"displayName": "via bulk", "members": [{"value": uid}]}}
+    ]});
+    let r = app.send(Method::POST, "/Bulk", Some(bulk), Some(&other), &[]).await.expect(200);
+    let statuses: Vec<&str> =
+        r.body["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["404", "404", "404", "404", "400"]);
     // And ours is untouched.
     let r = app.get(&format!("/Groups/{gid}")).await.expect(200);
     assert_eq!(r.body["displayName"], "Private group");
     assert_eq!(r.body["members"][0]["value"], uid.as_str());
+    assert_eq!(app.get(&format!("/Users/{uid}")).await.expect(200).body["userName"], "private");
 }

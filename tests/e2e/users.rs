@@ -115,6 +115,20 @@ async fn attributes_and_excluded_attributes_apply_to_writes_too() {
     let r = app.get(&format!("/Users/{id}?excludedAttributes=title,meta")).await.expect(200);
     assert!(r.body.get("title").is_none() && r.body.get("meta").is_none());
     assert_eq!(r.body["userName"], "eve");
+
+    // `schemas` names only the extensions the projected resource still carries.
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let r = app.post("/Users", json!({"userName": "fay", enterprise: {"department": "R&D"}})).await.expect(201);
+    let fay = r.body["id"].as_str().unwrap().to_owned();
+    assert!(r.body["schemas"].as_array().unwrap().iter().any(|s| s == enterprise));
+    for query in ["attributes=userName", &format!("excludedAttributes={enterprise}")] {
+        let r = app.get(&format!("/Users/{fay}?{query}")).await.expect(200);
+        assert_eq!(r.body["schemas"], json!(["urn:ietf:params:scim:schemas:core:2.0:User"]), "{query}");
+        assert!(r.body.get(enterprise).is_none(), "{query}");
+    }
+    let r = app.get(&format!("/Users/{fay}?attributes={enterprise}:department")).await.expect(200);
+    assert_eq!(r.body[enterprise]["department"], "R&D");
+    assert!(r.body["schemas"].as_array().unwrap().iter().any(|s| s == enterprise));
 }
 
 #[tokio::test]

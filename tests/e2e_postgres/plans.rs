@@ -56,6 +56,7 @@ async fn equality_filters_use_an_index() {
         (ResourceType::User, r#"emails[value eq "x"]"#, "user_emails_value"),
         // Booleans, numbers and case-exact strings inside the document: the GIN index.
         (ResourceType::User, r#"emails[primary eq true]"#, "users_data"),
+        (ResourceType::User, r#"displayName eq "x""#, "users_display_name"),
         (ResourceType::Group, r#"id eq "x""#, "groups_pkey"),
         (ResourceType::Group, r#"displayName eq "x""#, "groups_display_name"),
         (ResourceType::Group, r#"externalId eq "x""#, "groups_external_id"),

@@ -5,6 +5,7 @@ pub mod error;
 pub mod filter;
 pub mod matcher;
 pub mod normalize;
+pub mod ordering;
 pub mod patch;
 pub mod resource;
 pub mod schema;

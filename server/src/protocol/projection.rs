@@ -115,6 +115,26 @@ pub fn apply(rt: ResourceType, resource: &mut Map<String, Value>, projection: &P
             }
         }
     }
+    if !projection.attributes.is_empty() || !projection.excluded.is_empty() {
+        prune_schemas(rt, resource);
+    }
+}
+
+/// `schemas` names the extensions a resource carries (RFC 7643 §3): after a projection, only
+/// those still present.
+fn prune_schemas(rt: ResourceType, resource: &mut Map<String, Value>) {
+    let gone: Vec<&str> = rt
+        .extensions()
+        .iter()
+        .map(|e| e.id)
+        .filter(|id| resource.get(*id).is_none_or(|v| v.as_object().is_some_and(Map::is_empty)))
+        .collect();
+    for id in &gone {
+        resource.remove(*id);
+    }
+    if let Some(Value::Array(schemas)) = resource.get_mut("schemas") {
+        schemas.retain(|s| s.as_str().is_none_or(|s| !gone.iter().any(|g| g.eq_ignore_ascii_case(s))));
+    }
 }
 
 fn is_always(rt: ResourceType, ext: Option<&str>, name: &str) -> bool {

@@ -61,7 +61,12 @@ pub async fn get(state: Arc<AppState>, req: Request, rt: ResourceType, id: Strin
     let found = state.store.get(&tenant, rt, &id, with_relations).await?;
     let found = found.ok_or_else(|| ScimError::from(Error::NotFound(format!("{} {id} not found", rt.name()))))?;
     let tag = etag(found.meta.version);
-    if precondition(&req).if_none_match.is_some_and(|s| s.contains(found.meta.version)) {
+    let condition = precondition(&req);
+    // RFC 7232 §3.1: a GET whose If-Match names no current version fails with 412.
+    if condition.if_match.as_ref().is_some_and(|s| !s.contains(found.meta.version)) {
+        return Err(Error::VersionMismatch.into());
+    }
+    if condition.if_none_match.is_some_and(|s| s.contains(found.meta.version)) {
         return Ok(Response::builder().status(StatusCode::NOT_MODIFIED).header("ETag", tag).finish());
     }
     let body = present(&found, &base_url(&req, state.public_url.as_deref()), &proj);

@@ -132,9 +132,32 @@ pub fn scim(state: &Arc<AppState>) -> impl Endpoint<Output = Response> {
         .at("/Bulk", post(ep(state, super::bulk::bulk)))
         .at("/Me", not_implemented("/Me"));
     route.around(|ep, req| async move {
+        let path = req.uri().path().to_owned();
         Ok(match ep.call(req).await {
             Ok(response) => response.into_response(),
-            Err(e) => from_poem(&e).into_response(),
+            Err(e) => {
+                let mut response = from_poem(&e).into_response();
+                // RFC 9110 §15.5.6: a 405 says which methods the resource does allow.
+                if e.status() == StatusCode::METHOD_NOT_ALLOWED {
+                    if let Ok(allow) = allowed_methods(&path).parse() {
+                        response.headers_mut().insert("Allow", allow);
+                    }
+                }
+                response
+            }
         })
     })
+}
+
+/// The methods the route at `path` (under `/scim/v2`) answers, for the `Allow` header.
+fn allowed_methods(path: &str) -> &'static str {
+    let segments: Vec<&str> = path.trim_end_matches('/').rsplit("/scim/v2").next().unwrap_or("").split('/').collect();
+    let discovery = ["ServiceProviderConfig", "Schemas", "ResourceTypes"];
+    match segments.as_slice() {
+        ["", last] if *last == ".search" || *last == "Bulk" => "POST",
+        ["", first, ..] if discovery.contains(first) => "GET",
+        ["", _, ".search"] => "POST",
+        ["", _] => "GET, POST",
+        _ => "GET, PUT, PATCH, DELETE",
+    }
 }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use sqlx::QueryBuilder;
 
 use crate::domain::filter::{AttrPath, CompValue, CompareOp, Filter};
-use crate::domain::schema::{AttrDef, AttrType, ResourceType};
+use crate::domain::schema::{AttrDef, AttrType, ResourceType, Returned};
 use crate::domain::{Error, Result};
 
 use super::dialect::Dialect;
@@ -547,6 +547,11 @@ fn resolve(rt: ResourceType, path: &AttrPath) -> Result<Target> {
         Some(s) => Some(def.sub(s).ok_or_else(unknown)?),
         None => None,
     };
+    // A never-returned attribute (the password, which is not even kept) cannot be filtered
+    // on: an empty answer would pretend it was compared (RFC 7644 §3.4.2.2).
+    if def.returned == Returned::Never || sub.is_some_and(|s| s.returned == Returned::Never) {
+        return Err(Error::InvalidFilter(format!("`{}` is never returned and cannot be filtered on", display(path))));
+    }
     let top = def.name;
     // Attributes with columns of their own.
     if resolved.schema.is_none() {

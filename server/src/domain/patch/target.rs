@@ -52,6 +52,15 @@ pub(super) fn resolve(rt: ResourceType, path: &PatchPath) -> Result<Target> {
             return Ok(Target::Extension(ext));
         }
     }
+    if let Some(urn) = &attr.urn {
+        // A schema this server does not know (an identity provider's own extension, or a
+        // misspelt URN as Entra sends): its attributes are ignored, as they are in a body,
+        // rather than failing the whole atomic PATCH.
+        let known = |u: &str| u.eq_ignore_ascii_case(rt.core().id) || rt.extension(u).is_some();
+        if !known(urn) && !known(&format!("{urn}:{}", attr.name)) {
+            return Ok(Target::Ignored);
+        }
+    }
     if attr.urn.is_none() && attr.name.eq_ignore_ascii_case("schemas") {
         return Ok(Target::Ignored);
     }

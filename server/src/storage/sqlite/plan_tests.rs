@@ -43,6 +43,7 @@ async fn equality_filters_use_an_index() {
             r#"emails[value eq "x"]"#,
             "USING COVERING INDEX user_emails_value (tenant_id=? AND value_lower=?)",
         ),
+        (ResourceType::User, r#"displayName eq "x""#, "USING INDEX users_display_name (tenant_id=? AND <expr>=?)"),
         (ResourceType::Group, r#"id eq "x""#, "USING PRIMARY KEY (tenant_id=? AND id=?)"),
         (
             ResourceType::Group,
