@@ -13,6 +13,7 @@ use std::sync::Arc;
 use poem::http::{HeaderMap, Method};
 use poem::test::TestClient;
 use poem::{EndpointExt, Response};
+use scim_server::domain::clock::ManualClock;
 use scim_server::domain::store::Store;
 use scim_server::domain::tenant;
 use scim_server::{build_app, storage, AppState};
@@ -45,6 +46,8 @@ impl Reply {
 
 pub struct TestApp {
     pub client: TestClient<App>,
+    /// The app's clock: tests move it instead of sleeping.
+    pub clock: Arc<ManualClock>,
     pub store: Arc<dyn Store>,
     pub token: String,
     /// The database URL (`sqlite://…` or `postgres://…`).
@@ -74,8 +77,11 @@ impl TestApp {
             Ok(tenant::Bootstrap::GeneratedToken(t)) => t,
             other => panic!("unexpected bootstrap: {other:?}"),
         };
-        let app = build_app(Arc::new(AppState::new(store.clone()))).boxed();
-        Self { client: TestClient::new(app), store, token, url, _scratch: scratch }
+        let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+        let mut state = AppState::new(store.clone());
+        state.clock = clock.clone();
+        let app = build_app(Arc::new(state)).boxed();
+        Self { client: TestClient::new(app), clock, store, token, url, _scratch: scratch }
     }
 
     /// Another connection pool on this app's database, as a second server replica has.

@@ -5,11 +5,15 @@ use async_trait::async_trait;
 
 use super::resource::{ListQuery, Mutation, NewResource, Page, Precondition, StoredResource, TenantId};
 use super::schema::ResourceType;
+use super::people_store::PeopleStore;
 use super::tenant::{Tenant, TokenInfo, TokenRecord};
 use super::Result;
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// The people lifecycle's storage, on the same database.
+    fn people(&self) -> &dyn PeopleStore;
+
     /// Whether the database answers (for `/healthz`).
     async fn ping(&self) -> Result<()>;
 

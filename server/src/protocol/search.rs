@@ -16,7 +16,7 @@ use super::discovery::RESOURCE_TYPES;
 use super::error::ScimError;
 use super::http::{base_url, json_body, scim_json};
 use super::query::{list_from_body, list_from_query, ListParams};
-use super::resources::present;
+use super::resources::present_with;
 use super::{auth, projection, AppState};
 
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -80,7 +80,8 @@ async fn answer(
         total += page.total;
         remaining -= (page.items.len() as u64).min(remaining);
         skip = skip.saturating_sub(page.total);
-        resources.extend(page.items.iter().map(|r| present(r, &base, &params.projection)));
+        let overlays = super::people::overlays(state, tenant, &page.items).await?;
+        resources.extend(page.items.iter().map(|r| present_with(r, &base, &params.projection, overlays.get(&r.id))));
     }
     if !answered {
         if let Some(e) = first_error {
