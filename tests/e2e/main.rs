@@ -9,6 +9,7 @@ mod errors;
 mod etags;
 mod filters;
 mod groups;
+mod lifecycle;
 mod patch;
 mod tenancy;
 mod users;

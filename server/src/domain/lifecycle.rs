@@ -186,7 +186,11 @@ impl InvitationStatus {
 
 /// The invitation status of a person in `state`, derived at `now`; `None` for people who
 /// were never invited (contacts, archived people).
-pub fn invitation_status(state: State, invitation: Option<Invitation>, now: OffsetDateTime) -> Option<InvitationStatus> {
+pub fn invitation_status(
+    state: State,
+    invitation: Option<Invitation>,
+    now: OffsetDateTime,
+) -> Option<InvitationStatus> {
     match state {
         State::Invited => Some(match invitation.and_then(|i| i.expires_at) {
             None => InvitationStatus::Unsent,

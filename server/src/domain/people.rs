@@ -107,11 +107,13 @@ pub fn primary_email(data: &Map<String, Value>) -> Option<String> {
 pub fn role_from_doc(data: &Map<String, Value>) -> Option<String> {
     let roles = data.get("roles")?.as_array()?;
     let value = |e: &Value| e.get("value").and_then(Value::as_str).map(str::to_owned);
-    roles
-        .iter()
-        .find(|r| r.get("primary").and_then(Value::as_bool) == Some(true))
-        .and_then(value)
-        .or_else(|| if roles.len() == 1 { roles.first().and_then(value) } else { None })
+    roles.iter().find(|r| r.get("primary").and_then(Value::as_bool) == Some(true)).and_then(value).or_else(|| {
+        if roles.len() == 1 {
+            roles.first().and_then(value)
+        } else {
+            None
+        }
+    })
 }
 
 /// Makes `role` the primary `roles` value, keeping the element's other sub-attributes.
@@ -121,10 +123,11 @@ pub fn set_primary_role(data: &mut Map<String, Value>, role: &str) {
         *roles = Value::Array(Vec::new());
     }
     let list = roles.as_array_mut().expect("an array");
-    let at = list
-        .iter()
-        .position(|r| r.get("primary").and_then(Value::as_bool) == Some(true))
-        .or(if list.len() == 1 { Some(0) } else { None });
+    let at = list.iter().position(|r| r.get("primary").and_then(Value::as_bool) == Some(true)).or(if list.len() == 1 {
+        Some(0)
+    } else {
+        None
+    });
     match at {
         Some(i) => {
             if let Some(obj) = list[i].as_object_mut() {

@@ -53,7 +53,9 @@ pub async fn role(tx: &mut dyn PeopleTx, name: &str) -> Result<Role> {
             "`contact` is not a company role: convert the person to a contact instead",
         ));
     }
-    tx.role(name).await?.ok_or_else(|| Error::refused(Refusal::UnknownRole, format!("there is no company role `{name}`")))
+    tx.role(name)
+        .await?
+        .ok_or_else(|| Error::refused(Refusal::UnknownRole, format!("there is no company role `{name}`")))
 }
 
 pub fn check_email(email: &str) -> Result<String> {
@@ -75,8 +77,10 @@ fn new_doc(input: &PersonInput, email: Option<&str>) -> Result<Map<String, Value
         .clone()
         .or_else(|| email.map(str::to_owned))
         .or_else(|| {
-            let parts: Vec<&str> = [input.given_name.as_deref(), input.family_name.as_deref()].into_iter().flatten().collect();
-            (!parts.is_empty()).then(|| format!("{}-{}", parts.join(".").to_lowercase(), &uuid::Uuid::new_v4().to_string()[..8]))
+            let parts: Vec<&str> =
+                [input.given_name.as_deref(), input.family_name.as_deref()].into_iter().flatten().collect();
+            (!parts.is_empty())
+                .then(|| format!("{}-{}", parts.join(".").to_lowercase(), &uuid::Uuid::new_v4().to_string()[..8]))
         })
         .ok_or_else(|| Error::InvalidValue("give an e-mail, a userName or a name".into()))?;
     let mut data = Map::new();
@@ -128,7 +132,13 @@ async fn last_admin_check(tx: &mut dyn PeopleTx, before: &Person, after: &Person
     Ok(())
 }
 
-pub async fn audit(tx: &mut dyn PeopleTx, ctx: &Ctx, action: &str, before: Option<&Person>, after: Option<&Person>) -> Result<()> {
+pub async fn audit(
+    tx: &mut dyn PeopleTx,
+    ctx: &Ctx,
+    action: &str,
+    before: Option<&Person>,
+    after: Option<&Person>,
+) -> Result<()> {
     let person = after.or(before).map(|p| p.id.clone());
     let entry = AuditEntry::new(
         ctx.now,
@@ -205,7 +215,13 @@ async fn store_link(
 }
 
 /// Sends (or re-sends) the sign-up link of an invited person and queues the mail.
-async fn send_invitation(tx: &mut dyn PeopleTx, ctx: &Ctx, settings: &TenantSettings, person: &mut Person, restored: bool) -> Result<()> {
+async fn send_invitation(
+    tx: &mut dyn PeopleTx,
+    ctx: &Ctx,
+    settings: &TenantSettings,
+    person: &mut Person,
+    restored: bool,
+) -> Result<()> {
     if person.email().is_none() {
         return Err(Error::refused(Refusal::EmailRequired, "an invitation needs an e-mail address"));
     }
@@ -303,7 +319,9 @@ pub async fn move_person(
     last_admin_check(tx, before, &person).await?;
     seat_check(tx, &settings, before.takes_seat(), person.takes_seat()).await?;
     match action {
-        Action::Resend | Action::Restore => send_invitation(tx, ctx, &settings, &mut person, action == Action::Restore).await?,
+        Action::Resend | Action::Restore => {
+            send_invitation(tx, ctx, &settings, &mut person, action == Action::Restore).await?
+        }
         Action::ConvertToUser(UserTarget::Invited) => {
             person.invitation = Invitation { sent_at: None, expires_at: None };
             if settings.send_invitations {
@@ -368,7 +386,10 @@ pub async fn convert_to_user(
 pub async fn change_role(tx: &mut dyn PeopleTx, ctx: &Ctx, id: &str, role_name: &str) -> Result<Person> {
     let mut person = load(tx, id).await?;
     if person.state == State::Deleted {
-        return Err(Error::refused(Refusal::IllegalTransition, "restore an archived person before changing their role"));
+        return Err(Error::refused(
+            Refusal::IllegalTransition,
+            "restore an archived person before changing their role",
+        ));
     }
     let role = role(tx, role_name).await?;
     let before = person.clone();
@@ -437,16 +458,20 @@ fn link_error(link: Option<&LinkRecord>, purpose: LinkPurpose, now: OffsetDateTi
         Some(l) if l.used_at.is_some() => {
             Some(Error::refused(Refusal::LinkInvalid, "this link was already used or replaced by a newer one"))
         }
-        Some(l) if l.expires_at <= now => Some(Error::refused(
-            Refusal::LinkExpired,
-            "this link has expired: ask for a new one",
-        )),
+        Some(l) if l.expires_at <= now => {
+            Some(Error::refused(Refusal::LinkExpired, "this link has expired: ask for a new one"))
+        }
         Some(_) => None,
     }
 }
 
 /// The person a valid link of this purpose belongs to (for showing a sign-up page).
-pub async fn check_link(tx: &mut dyn PeopleTx, token: &str, purpose: LinkPurpose, now: OffsetDateTime) -> Result<Person> {
+pub async fn check_link(
+    tx: &mut dyn PeopleTx,
+    token: &str,
+    purpose: LinkPurpose,
+    now: OffsetDateTime,
+) -> Result<Person> {
     let link = tx.link(&secret::hash_link(token)).await?;
     if let Some(e) = link_error(link.as_ref(), purpose, now) {
         return Err(e);
@@ -472,7 +497,10 @@ pub async fn accept(tx: &mut dyn PeopleTx, ctx: &Ctx, token: &str, password: &st
 /// Queues a password-reset link for an active person.
 pub async fn request_reset(tx: &mut dyn PeopleTx, ctx: &Ctx, person: &Person) -> Result<()> {
     if person.state != State::Active {
-        return Err(Error::refused(Refusal::SignInRefused, format!("a person who is {} cannot reset a password", person.state)));
+        return Err(Error::refused(
+            Refusal::SignInRefused,
+            format!("a person who is {} cannot reset a password", person.state),
+        ));
     }
     let settings = tx.settings().await?;
     let (link, expires_at) = issue_link(tx, ctx, &settings, &person.id, LinkPurpose::PasswordReset).await?;
@@ -525,7 +553,13 @@ pub fn summary(p: &Person) -> Value {
 }
 
 /// Saves changes that are not a move (profile, role, document), with the rules they touch.
-pub async fn save_changes(tx: &mut dyn PeopleTx, ctx: &Ctx, before: &Person, mut person: Person, action: &str) -> Result<Person> {
+pub async fn save_changes(
+    tx: &mut dyn PeopleTx,
+    ctx: &Ctx,
+    before: &Person,
+    mut person: Person,
+    action: &str,
+) -> Result<Person> {
     let settings = tx.settings().await?;
     last_admin_check(tx, before, &person).await?;
     seat_check(tx, &settings, before.takes_seat(), person.takes_seat()).await?;
@@ -533,4 +567,17 @@ pub async fn save_changes(tx: &mut dyn PeopleTx, ctx: &Ctx, before: &Person, mut
     let saved = tx.save_person(&person, ctx.now).await?;
     audit(tx, ctx, action, Some(before), Some(&saved)).await?;
     Ok(saved)
+}
+
+/// An audit entry for something that is not a person's move (roles, projects, settings).
+pub async fn audit_raw(
+    tx: &mut dyn PeopleTx,
+    ctx: &Ctx,
+    action: &str,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> Result<()> {
+    let person =
+        after.as_ref().or(before.as_ref()).and_then(|v| v.get("person")).and_then(Value::as_str).map(str::to_owned);
+    tx.audit(&AuditEntry::new(ctx.now, &ctx.actor, action, person.as_deref(), before, after)).await
 }

@@ -3,9 +3,9 @@
 
 use async_trait::async_trait;
 
+use super::people_store::PeopleStore;
 use super::resource::{ListQuery, Mutation, NewResource, Page, Precondition, StoredResource, TenantId};
 use super::schema::ResourceType;
-use super::people_store::PeopleStore;
 use super::tenant::{Tenant, TokenInfo, TokenRecord};
 use super::Result;
 

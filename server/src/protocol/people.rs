@@ -130,7 +130,11 @@ pub async fn views(state: &AppState, tenant: &TenantId, people: Vec<Person>) -> 
     Ok(build_views(people, &roles, grants))
 }
 
-pub fn build_views(people: Vec<Person>, roles: &[Role], grants: Vec<crate::domain::projects::Grant>) -> Vec<PersonView> {
+pub fn build_views(
+    people: Vec<Person>,
+    roles: &[Role],
+    grants: Vec<crate::domain::projects::Grant>,
+) -> Vec<PersonView> {
     let permissions: HashMap<String, Vec<String>> = people
         .iter()
         .map(|p| {
@@ -142,7 +146,8 @@ pub fn build_views(people: Vec<Person>, roles: &[Role], grants: Vec<crate::domai
             (p.id.clone(), all)
         })
         .collect();
-    let mut memberships = fold(grants, |id| permissions.get(id).is_some_and(|ps| ps.iter().any(|p| p == TEAM_AND_USERS)));
+    let mut memberships =
+        fold(grants, |id| permissions.get(id).is_some_and(|ps| ps.iter().any(|p| p == TEAM_AND_USERS)));
     people
         .into_iter()
         .map(|person| {
@@ -151,21 +156,31 @@ pub fn build_views(people: Vec<Person>, roles: &[Role], grants: Vec<crate::domai
                 memberships = rest;
                 mine
             };
-            PersonView { permissions: permissions.get(&person.id).cloned().unwrap_or_default(), person, memberships: mine }
+            PersonView {
+                permissions: permissions.get(&person.id).cloned().unwrap_or_default(),
+                person,
+                memberships: mine,
+            }
         })
         .collect()
 }
 
 /// The lifecycle overlays of a page of resources, keyed by id (Users: the person's view;
 /// Groups: their bindings).
-pub async fn overlays(state: &AppState, tenant: &TenantId, items: &[StoredResource]) -> Result<HashMap<String, Map<String, Value>>> {
+pub async fn overlays(
+    state: &AppState,
+    tenant: &TenantId,
+    items: &[StoredResource],
+) -> Result<HashMap<String, Map<String, Value>>> {
     let mut out = HashMap::new();
     let users: Vec<String> =
         items.iter().filter(|r| r.resource_type == ResourceType::User).map(|r| r.id.clone()).collect();
     let now = state.clock.now();
     if !users.is_empty() {
         let mut tx = state.store.people().read(tenant).await?;
-        let (_, people) = tx.people(&PeopleQuery { ids: Some(users), archived: true, limit: 10_000, ..PeopleQuery::default() }).await?;
+        let (_, people) = tx
+            .people(&PeopleQuery { ids: Some(users), archived: true, limit: 10_000, ..PeopleQuery::default() })
+            .await?;
         tx.commit().await?;
         for view in views(state, tenant, people).await? {
             let mut m = Map::new();
@@ -208,7 +223,9 @@ pub fn apply_overlay(body: &mut Map<String, Value>, overlay: Option<&Map<String,
     let Some(overlay) = overlay else { return };
     for (k, v) in overlay {
         if k == "roles" {
-            if let Some(role) = v.as_array().and_then(|l| l.iter().find(|r| r["primary"] == true)).and_then(|r| r["value"].as_str()) {
+            if let Some(role) =
+                v.as_array().and_then(|l| l.iter().find(|r| r["primary"] == true)).and_then(|r| r["value"].as_str())
+            {
                 set_primary_role(body, role);
             }
             continue;

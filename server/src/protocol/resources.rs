@@ -37,7 +37,12 @@ pub fn present(res: &StoredResource, base: &str, proj: &Projection) -> Value {
 }
 
 /// Renders a resource with the lifecycle's overlay (see `people::overlays`), then projects.
-pub fn present_with(res: &StoredResource, base: &str, proj: &Projection, overlay: Option<&Map<String, Value>>) -> Value {
+pub fn present_with(
+    res: &StoredResource,
+    base: &str,
+    proj: &Projection,
+    overlay: Option<&Map<String, Value>>,
+) -> Value {
     let mut body = render(res, base);
     people::apply_overlay(&mut body, overlay);
     projection::apply(res.resource_type, &mut body, proj);
@@ -45,7 +50,13 @@ pub fn present_with(res: &StoredResource, base: &str, proj: &Projection, overlay
 }
 
 /// Renders one resource with its overlay.
-async fn present_one(state: &AppState, tenant: &TenantId, res: &StoredResource, base: &str, proj: &Projection) -> Result<Value, ScimError> {
+async fn present_one(
+    state: &AppState,
+    tenant: &TenantId,
+    res: &StoredResource,
+    base: &str,
+    proj: &Projection,
+) -> Result<Value, ScimError> {
     let overlays = people::overlays(state, tenant, std::slice::from_ref(res)).await?;
     Ok(present_with(res, base, proj, overlays.get(&res.id)))
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Postgres, QueryBuilder, Row, Sqlite};
+use sqlx::{Pool, Postgres, QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::domain::Result;
 use crate::storage::db_error;
@@ -27,8 +27,9 @@ pub trait Backend: Dialect {
     fn int(row: &<Self as sqlx::Database>::Row, i: usize) -> Result<Option<i64>>;
     fn bind_opt_text(qb: &mut QueryBuilder<'_, Self>, value: Option<String>);
     fn bind_opt_int(qb: &mut QueryBuilder<'_, Self>, value: Option<i64>);
-    /// Starts the transaction so that it can write (SQLite: take the write lock at once).
-    async fn begin_write(conn: &mut <Self as sqlx::Database>::Connection) -> Result<()>;
+    /// Starts a write transaction (SQLite: taking the write lock at once, so that two
+    /// writers wait for each other instead of failing to upgrade a read lock).
+    async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>>;
     /// Makes a transaction read-only on one snapshot.
     async fn begin_read(conn: &mut <Self as sqlx::Database>::Connection) -> Result<()>;
 }
@@ -63,9 +64,11 @@ impl Backend for Sqlite {
         qb.push_bind(value);
     }
 
-    async fn begin_write(_conn: &mut sqlx::SqliteConnection) -> Result<()> {
-        // The store's single writer connection already serialises writers.
-        Ok(())
+    async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>> {
+        // One writer connection serialises this process's writers; IMMEDIATE makes a
+        // second process (or pool) on the same file wait on busy_timeout instead of
+        // failing with SQLITE_BUSY when it upgrades a read to a write.
+        pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)
     }
 
     async fn begin_read(_conn: &mut sqlx::SqliteConnection) -> Result<()> {
@@ -104,8 +107,8 @@ impl Backend for Postgres {
         qb.push_bind(value);
     }
 
-    async fn begin_write(_conn: &mut sqlx::PgConnection) -> Result<()> {
-        Ok(())
+    async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>> {
+        pool.begin().await.map_err(db_error)
     }
 
     async fn begin_read(conn: &mut sqlx::PgConnection) -> Result<()> {

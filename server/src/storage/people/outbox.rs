@@ -73,7 +73,12 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, q: &OutboxQuery) -> Result<Vec<
     rows.iter().map(decode::<D>).collect()
 }
 
-pub async fn claim<D: Backend>(pool: &Pool<D>, now: OffsetDateTime, lease: Duration, limit: u32) -> Result<Vec<OutboxMessage>> {
+pub async fn claim<D: Backend>(
+    pool: &Pool<D>,
+    now: OffsetDateTime,
+    lease: Duration,
+    limit: u32,
+) -> Result<Vec<OutboxMessage>> {
     let mut conn = pool.acquire().await.map_err(db_error)?;
     let rows = Sql::<D>::new("UPDATE outbox SET locked_until = ")
         .time(now + lease)
@@ -103,7 +108,13 @@ pub async fn sent<D: Backend>(pool: &Pool<D>, tenant: &str, id: &str, at: Offset
     Ok(())
 }
 
-pub async fn failed<D: Backend>(pool: &Pool<D>, tenant: &str, id: &str, error: &str, retry_at: OffsetDateTime) -> Result<()> {
+pub async fn failed<D: Backend>(
+    pool: &Pool<D>,
+    tenant: &str,
+    id: &str,
+    error: &str,
+    retry_at: OffsetDateTime,
+) -> Result<()> {
     let mut conn = pool.acquire().await.map_err(db_error)?;
     Sql::<D>::new("UPDATE outbox SET locked_until = NULL, next_attempt_at = ")
         .time(retry_at)

@@ -116,10 +116,15 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, query: &PeopleQuery) -> Result<
             q = q.sql(" AND u.state <> 'deleted'");
         }
         if let Some(role) = &query.role {
-            q = q.sql(" AND COALESCE(").sql(GROUP_ROLE).sql(", COALESCE(p.company_role, 'member')) = ").text(role.clone());
+            q = q
+                .sql(" AND COALESCE(")
+                .sql(GROUP_ROLE)
+                .sql(", COALESCE(p.company_role, 'member')) = ")
+                .text(role.clone());
         }
         if let Some(text) = &query.search {
-            let like = format!("%{}%", text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let like =
+                format!("%{}%", text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
             q = q
                 .sql(" AND (u.user_name_lower LIKE ")
                 .text(like.clone())

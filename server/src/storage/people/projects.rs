@@ -10,7 +10,8 @@ use super::tx::SqlTx;
 use super::Backend;
 
 pub async fn list<D: Backend>(tx: &mut SqlTx<D>, id: Option<&str>) -> Result<Vec<Project>> {
-    let mut q = Sql::<D>::new("SELECT id, name, description, created_at FROM projects WHERE tenant_id = ").text(tx.tenant.clone());
+    let mut q = Sql::<D>::new("SELECT id, name, description, created_at FROM projects WHERE tenant_id = ")
+        .text(tx.tenant.clone());
     if let Some(id) = id {
         q = q.sql(" AND id = ").text(id);
     }
@@ -61,7 +62,11 @@ pub async fn delete<D: Backend>(tx: &mut SqlTx<D>, id: &str) -> Result<bool> {
 }
 
 /// Hand-set and group grants of some people or of one project, in one query.
-pub async fn grants<D: Backend>(tx: &mut SqlTx<D>, people: Option<&[String]>, project: Option<&str>) -> Result<Vec<Grant>> {
+pub async fn grants<D: Backend>(
+    tx: &mut SqlTx<D>,
+    people: Option<&[String]>,
+    project: Option<&str>,
+) -> Result<Vec<Grant>> {
     let t = tx.tenant.clone();
     let scope = |q: Sql<'static, D>, user_col: &str, project_col: &str| {
         let q = match people {
@@ -165,7 +170,12 @@ pub async fn bindings<D: Backend>(tx: &mut SqlTx<D>) -> Result<Vec<GroupBinding>
         let at = match out.iter().position(|b| b.group_id == id) {
             Some(i) => i,
             None => {
-                out.push(GroupBinding { group_id: id, group_display: display, projects: Vec::new(), company_role: None });
+                out.push(GroupBinding {
+                    group_id: id,
+                    group_display: display,
+                    projects: Vec::new(),
+                    company_role: None,
+                });
                 out.len() - 1
             }
         };
@@ -219,4 +229,3 @@ pub async fn save_binding<D: Backend>(tx: &mut SqlTx<D>, b: &GroupBinding) -> Re
     }
     Ok(())
 }
-

@@ -82,7 +82,10 @@ impl<'a, D: Backend> Sql<'a, D> {
         D::run(conn, &mut self.qb).await
     }
 
-    pub async fn rows(mut self, conn: &mut <D as sqlx::Database>::Connection) -> Result<Vec<<D as sqlx::Database>::Row>> {
+    pub async fn rows(
+        mut self,
+        conn: &mut <D as sqlx::Database>::Connection,
+    ) -> Result<Vec<<D as sqlx::Database>::Row>> {
         D::rows(conn, &mut self.qb).await
     }
 }

@@ -29,12 +29,13 @@ pub struct SqlTx<D: Backend> {
 
 impl<D: Backend> SqlTx<D> {
     pub async fn begin(pool: &Pool<D>, tenant: &TenantId, read: bool) -> Result<Self> {
-        let mut tx = pool.begin().await.map_err(db_error)?;
-        if read {
+        let tx = if read {
+            let mut tx = pool.begin().await.map_err(db_error)?;
             D::begin_read(&mut tx).await?;
+            tx
         } else {
-            D::begin_write(&mut tx).await?;
-        }
+            D::begin_write(pool).await?
+        };
         Ok(Self { tx, tenant: tenant.0.clone() })
     }
 
@@ -78,7 +79,10 @@ impl<D: Backend> SqlTx<D> {
         .run(self.conn())
         .await?;
         Sql::<D>::new(&lock).text(self.tenant.clone()).sql(D::LOCK_ROW).rows(self.conn()).await?;
-        let existing = Sql::<D>::new("SELECT count(*) FROM roles WHERE tenant_id = ").text(self.tenant.clone()).rows(self.conn()).await?;
+        let existing = Sql::<D>::new("SELECT count(*) FROM roles WHERE tenant_id = ")
+            .text(self.tenant.clone())
+            .rows(self.conn())
+            .await?;
         if existing.first().map(|r| D::int(r, 0)).transpose()?.flatten().unwrap_or(0) == 0 {
             for role in builtin_roles() {
                 self.write_role(&role).await?;
@@ -125,7 +129,8 @@ impl<D: Backend> SqlTx<D> {
     }
 
     async fn read_roles(&mut self, name: Option<&str>) -> Result<Vec<Role>> {
-        let mut q = Sql::<D>::new("SELECT name, description, builtin FROM roles WHERE tenant_id = ").text(self.tenant.clone());
+        let mut q =
+            Sql::<D>::new("SELECT name, description, builtin FROM roles WHERE tenant_id = ").text(self.tenant.clone());
         if let Some(n) = name {
             q = q.sql(" AND name = ").text(n);
         }
@@ -190,7 +195,9 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
         let Some(r) = rows.first() else { return Ok(TenantSettings::default()) };
         Ok(TenantSettings {
             seat_limit: D::int(r, 0)?.and_then(|n| u32::try_from(n).ok()),
-            link_validity_hours: D::int(r, 1)?.and_then(|n| u32::try_from(n).ok()).ok_or_else(|| bad("link validity"))?,
+            link_validity_hours: D::int(r, 1)?
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| bad("link validity"))?,
             scim_create: UserTarget::parse(&req_text::<D>(r, 2)?).ok_or_else(|| bad("policy"))?,
             scim_deactivate: Deactivation::parse(&req_text::<D>(r, 3)?).ok_or_else(|| bad("policy"))?,
             scim_reactivate: UserTarget::parse(&req_text::<D>(r, 4)?).ok_or_else(|| bad("policy"))?,
@@ -327,21 +334,23 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
     }
 
     async fn put_link(&mut self, link: &LinkRecord) -> Result<()> {
-        Sql::<D>::new("INSERT INTO person_links (tenant_id, token_hash, user_id, purpose, created_at, expires_at) VALUES (")
-            .text(self.tenant.clone())
-            .sql(", ")
-            .text(link.hash.clone())
-            .sql(", ")
-            .text(link.person.clone())
-            .sql(", ")
-            .text(link.purpose.as_str())
-            .sql(", ")
-            .time(link.created_at)
-            .sql(", ")
-            .time(link.expires_at)
-            .sql(")")
-            .run(self.conn())
-            .await?;
+        Sql::<D>::new(
+            "INSERT INTO person_links (tenant_id, token_hash, user_id, purpose, created_at, expires_at) VALUES (",
+        )
+        .text(self.tenant.clone())
+        .sql(", ")
+        .text(link.hash.clone())
+        .sql(", ")
+        .text(link.person.clone())
+        .sql(", ")
+        .text(link.purpose.as_str())
+        .sql(", ")
+        .time(link.created_at)
+        .sql(", ")
+        .time(link.expires_at)
+        .sql(")")
+        .run(self.conn())
+        .await?;
         Ok(())
     }
 
@@ -416,7 +425,13 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
         projects::grants::<D>(self, None, Some(project)).await
     }
 
-    async fn put_manual_grant(&mut self, project: &str, person: &str, role: ProjectRole, permissions: &[String]) -> Result<()> {
+    async fn put_manual_grant(
+        &mut self,
+        project: &str,
+        person: &str,
+        role: ProjectRole,
+        permissions: &[String],
+    ) -> Result<()> {
         projects::put_manual::<D>(self, project, person, role, permissions).await
     }
 
@@ -466,8 +481,9 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
     }
 
     async fn audit_log(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
-        let mut s = Sql::<D>::new("SELECT id, at, actor, action, user_id, before, after FROM audit_log WHERE tenant_id = ")
-            .text(self.tenant.clone());
+        let mut s =
+            Sql::<D>::new("SELECT id, at, actor, action, user_id, before, after FROM audit_log WHERE tenant_id = ")
+                .text(self.tenant.clone());
         if let Some(p) = &q.person {
             s = s.sql(" AND user_id = ").text(p.clone());
         }
@@ -483,7 +499,11 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
         if let Some(t) = q.until {
             s = s.sql(" AND at < ").time(t);
         }
-        let rows = s.sql(" ORDER BY at DESC, id DESC LIMIT ").int(i64::try_from(q.limit).unwrap_or(100)).rows(self.conn()).await?;
+        let rows = s
+            .sql(" ORDER BY at DESC, id DESC LIMIT ")
+            .int(i64::try_from(q.limit).unwrap_or(100))
+            .rows(self.conn())
+            .await?;
         let parse = |t: Option<String>| t.and_then(|t| serde_json::from_str(&t).ok());
         rows.iter()
             .map(|r| {
