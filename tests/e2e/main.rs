@@ -1,6 +1,7 @@
 //! End-to-end tests: the real application on a real SQLite database per test, over
 //! in-process HTTP. One binary so that everything links once.
 
+mod admin_api;
 mod agent;
 mod bulk;
 mod conformance;
@@ -10,6 +11,9 @@ mod etags;
 mod filters;
 mod groups;
 mod lifecycle;
+mod mail;
 mod patch;
+mod projects;
+mod scim_lifecycle;
 mod tenancy;
 mod users;

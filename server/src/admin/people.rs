@@ -66,6 +66,7 @@ impl PeopleApi {
     /// List people: by state (`invited`, `active`, `contact`, `deleted`), archived ones
     /// with `archived=true`, a search over names and e-mails, or a role.
     #[oai(path = "/", method = "get")]
+    #[expect(clippy::too_many_arguments, reason = "one argument per query parameter, as poem-openapi documents them")]
     async fn list(
         &self,
         req: &Request,

@@ -32,15 +32,14 @@ fn fail(f: Failure) -> Response {
     f.into_response()
 }
 
-fn link_tenant(token: &str) -> Result<TenantId, Response> {
-    secret::link_tenant(token)
-        .ok_or_else(|| fail(Error::refused(Refusal::LinkInvalid, "this link is not valid").into()))
+fn link_tenant(token: &str) -> Result<TenantId, Failure> {
+    secret::link_tenant(token).ok_or_else(|| Error::refused(Refusal::LinkInvalid, "this link is not valid").into())
 }
 
-async fn ctx(state: &AppState, req: &Request, tenant: TenantId, actor: Actor) -> Result<Ctx, Response> {
-    let name = state.store.people().tenant_name(&tenant).await.map_err(|e| fail(e.into()))?;
+async fn ctx(state: &AppState, req: &Request, tenant: TenantId, actor: Actor) -> Result<Ctx, Failure> {
+    let name = state.store.people().tenant_name(&tenant).await?;
     let Some(tenant_name) = name else {
-        return Err(fail(Error::refused(Refusal::LinkInvalid, "this link is not valid").into()));
+        return Err(Error::refused(Refusal::LinkInvalid, "this link is not valid").into());
     };
     Ok(Ctx { tenant, tenant_name, actor, now: state.clock.now(), links: format!("{}/auth", app_url(state, req)) })
 }
@@ -49,7 +48,7 @@ async fn ctx(state: &AppState, req: &Request, tenant: TenantId, actor: Actor) ->
 async fn signup_info(state: State<'_>, Path(token): Path<String>) -> Response {
     let tenant = match link_tenant(&token) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(f) => return fail(f),
     };
     let result = async {
         let mut tx = state.store.people().read(&tenant).await?;
@@ -74,11 +73,11 @@ struct PasswordIn {
 async fn signup(state: State<'_>, req: &Request, Path(token): Path<String>, body: Json<PasswordIn>) -> Response {
     let tenant = match link_tenant(&token) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(f) => return fail(f),
     };
     let ctx = match ctx(&state, req, tenant.clone(), Actor::person("signup")).await {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(f) => return fail(f),
     };
     let result = async {
         let mut tx = state.store.people().begin(&tenant).await?;
@@ -161,11 +160,11 @@ async fn reset_request(state: State<'_>, req: &Request, body: Json<ResetRequestI
 async fn reset(state: State<'_>, req: &Request, Path(token): Path<String>, body: Json<PasswordIn>) -> Response {
     let tenant = match link_tenant(&token) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(f) => return fail(f),
     };
     let ctx = match ctx(&state, req, tenant.clone(), Actor("password-reset".into())).await {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(f) => return fail(f),
     };
     let result = async {
         let mut tx = state.store.people().begin(&tenant).await?;
@@ -194,11 +193,11 @@ struct JoinIn {
 async fn join(state: State<'_>, req: &Request, Path(token): Path<String>, body: Json<JoinIn>) -> Response {
     let tenant = match link_tenant(&token) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(f) => return fail(f),
     };
     let ctx = match ctx(&state, req, tenant.clone(), Actor::join_link()).await {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(f) => return fail(f),
     };
     let result = async {
         let mut tx = state.store.people().begin(&tenant).await?;

@@ -10,9 +10,9 @@
 
 mod backend;
 mod outbox;
-mod people;
 mod projects;
 mod query;
+mod rows;
 mod tx;
 
 use async_trait::async_trait;

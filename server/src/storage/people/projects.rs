@@ -189,7 +189,7 @@ pub async fn bindings<D: Backend>(tx: &mut SqlTx<D>) -> Result<Vec<GroupBinding>
     for b in &mut out {
         b.projects.sort();
     }
-    out.sort_by(|a, b| a.group_display.to_lowercase().cmp(&b.group_display.to_lowercase()));
+    out.sort_by_key(|b| b.group_display.to_lowercase());
     Ok(out)
 }
 

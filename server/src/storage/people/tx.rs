@@ -20,7 +20,7 @@ use crate::domain::{Error, Result};
 use crate::storage::db_error;
 
 use super::query::{opt_time, req_text, req_time, Sql};
-use super::{outbox, people, projects, Backend};
+use super::{outbox, projects, rows as people, Backend};
 
 pub struct SqlTx<D: Backend> {
     pub(super) tx: Transaction<'static, D>,
@@ -53,8 +53,8 @@ impl<D: Backend> SqlTx<D> {
 
     /// Locks the tenant's settings row, creating it (and the built-in roles) on first use.
     pub async fn lock_tenant(&mut self) -> Result<()> {
-        let lock = format!("SELECT 1 FROM tenant_settings WHERE tenant_id = ");
-        let rows = Sql::<D>::new(&lock).text(self.tenant.clone()).sql(D::LOCK_ROW).rows(self.conn()).await?;
+        let lock = "SELECT 1 FROM tenant_settings WHERE tenant_id = ";
+        let rows = Sql::<D>::new(lock).text(self.tenant.clone()).sql(D::LOCK_ROW).rows(self.conn()).await?;
         if !rows.is_empty() {
             return Ok(());
         }
@@ -78,7 +78,7 @@ impl<D: Backend> SqlTx<D> {
         .sql(") ON CONFLICT DO NOTHING")
         .run(self.conn())
         .await?;
-        Sql::<D>::new(&lock).text(self.tenant.clone()).sql(D::LOCK_ROW).rows(self.conn()).await?;
+        Sql::<D>::new(lock).text(self.tenant.clone()).sql(D::LOCK_ROW).rows(self.conn()).await?;
         let existing = Sql::<D>::new("SELECT count(*) FROM roles WHERE tenant_id = ")
             .text(self.tenant.clone())
             .rows(self.conn())
