@@ -38,6 +38,12 @@ async fn what_clients_see_of_a_user_and_an_error() {
         ".meta.created" => "[time]",
         ".meta.lastModified" => "[time]",
         ".meta.location" => "[location]",
+    });
+    // The lifecycle's view, on request.
+    let ext = "urn:ietf:params:scim:schemas:extension:rollcall:2.0:User";
+    let r = app.get(&format!("/Users/{id}?attributes=userName,active,{ext}")).await.expect(200);
+    insta::assert_json_snapshot!("user_lifecycle", redact(r.body), {
+        ".id" => "[id]",
         ".*.invitation.expiresAt" => "[time]",
         ".*.invitation.sentAt" => "[time]",
     });

@@ -8,6 +8,7 @@ mod dto;
 mod import;
 mod org;
 mod people;
+mod projects;
 pub mod signin;
 
 use std::sync::Arc;
@@ -137,7 +138,8 @@ pub async fn read(state: &AppState, ctx: &Ctx) -> Result<Box<dyn PeopleTx>, Fail
     Ok(state.store.people().read(&ctx.tenant).await?)
 }
 
-type Apis = (people::PeopleApi, org::RolesApi, org::ProjectsApi, org::TenantApi, org::RecordsApi, import::ImportApi);
+type Apis =
+    (people::PeopleApi, org::RolesApi, projects::ProjectsApi, org::TenantApi, org::RecordsApi, import::ImportApi);
 
 pub fn service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
     let s = || state.clone();
@@ -145,7 +147,7 @@ pub fn service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
         (
             people::PeopleApi { state: s() },
             org::RolesApi { state: s() },
-            org::ProjectsApi { state: s() },
+            projects::ProjectsApi { state: s() },
             org::TenantApi { state: s() },
             org::RecordsApi { state: s() },
             import::ImportApi { state: s() },

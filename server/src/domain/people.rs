@@ -71,12 +71,34 @@ impl Person {
         lifecycle::takes_seat(self.state, self.user_type, self.partner)
     }
 
-    /// Writes the profile's mirrors into the SCIM document: `active` from the state,
-    /// `userType`, and the primary `roles` value (other role values are kept as sent).
+    /// Keeps the SCIM attributes that mirror the profile in step with it, where the
+    /// document has them: `active` (the state), `userType`, the primary `roles` value and
+    /// the extension's `partner`. An attribute the identity provider never sent (or
+    /// removed) stays absent: absence means "not managed by the client", not a change.
     pub fn sync_doc(&mut self) {
+        if self.data.contains_key("active") {
+            self.data.insert("active".into(), Value::Bool(self.state.scim_active()));
+        }
+        if self.data.contains_key("userType") {
+            self.data.insert("userType".into(), Value::from(self.user_type.as_str()));
+        }
+        if self.data.contains_key("roles") {
+            set_primary_role(&mut self.data, &self.role);
+        }
+        if let Some(Value::Object(ext)) = self.data.get_mut(super::schema::ROLLCALL_USER) {
+            if ext.contains_key("partner") {
+                ext.insert("partner".into(), Value::Bool(self.partner));
+            }
+        }
+    }
+
+    /// As [`Person::sync_doc`], writing every mirror whether present or not: for changes
+    /// made outside SCIM (the admin API), which SCIM clients should then see.
+    pub fn sync_doc_all(&mut self) {
         self.data.insert("active".into(), Value::Bool(self.state.scim_active()));
         self.data.insert("userType".into(), Value::from(self.user_type.as_str()));
         set_primary_role(&mut self.data, &self.role);
+        self.sync_doc();
     }
 
     /// What the audit log records before and after a change.

@@ -101,6 +101,9 @@ fn new_doc(input: &PersonInput, email: Option<&str>) -> Result<Map<String, Value
     if let Some(e) = email {
         set_primary_email(&mut data, e);
     }
+    // What the admin chose is shown to SCIM clients too.
+    data.insert("userType".into(), Value::from(input.user_type.unwrap_or(UserType::Employee).as_str()));
+    super::people::set_primary_role(&mut data, input.role.as_deref().unwrap_or(roles::MEMBER));
     Ok(data)
 }
 
@@ -250,8 +253,12 @@ pub async fn create(
     }
     seat_check(tx, &settings, false, super::lifecycle::takes_seat(new.state, new.user_type, new.partner)).await?;
     new.data.insert("active".into(), Value::Bool(new.state.scim_active()));
-    new.data.insert("userType".into(), Value::from(new.user_type.as_str()));
-    super::people::set_primary_role(&mut new.data, &new.role);
+    if new.data.contains_key("userType") {
+        new.data.insert("userType".into(), Value::from(new.user_type.as_str()));
+    }
+    if new.data.contains_key("roles") {
+        super::people::set_primary_role(&mut new.data, &new.role);
+    }
     // Without an e-mail there is nowhere to send a link: the invitation stays unsent.
     let sending = new.state == State::Invited && send && super::people::primary_email(&new.data).is_some();
     let link = sending.then(|| mint(ctx, &settings));
@@ -307,25 +314,39 @@ pub async fn create_contact(tx: &mut dyn PeopleTx, ctx: &Ctx, input: &PersonInpu
 
 /// Moves a person with `action` and the rules that go with any state change.
 /// `before` is the person as stored; `person` may carry other changes made with the move.
+/// Invitations that come with the move are mailed.
 pub async fn move_person(
+    tx: &mut dyn PeopleTx,
+    ctx: &Ctx,
+    before: &Person,
+    person: Person,
+    action: Action,
+) -> Result<Person> {
+    move_person_with(tx, ctx, before, person, action, true).await
+}
+
+/// As [`move_person`]; `send` says whether a sign-up link that comes with a conversion or a
+/// restore is mailed (SCIM writes follow the tenant's `send_invitations` policy). A resend
+/// always sends.
+pub async fn move_person_with(
     tx: &mut dyn PeopleTx,
     ctx: &Ctx,
     before: &Person,
     mut person: Person,
     action: Action,
+    send: bool,
 ) -> Result<Person> {
     let settings = tx.settings().await?;
     person.state = transition(Some(before.state), action)?;
     last_admin_check(tx, before, &person).await?;
     seat_check(tx, &settings, before.takes_seat(), person.takes_seat()).await?;
     match action {
-        Action::Resend | Action::Restore => {
-            send_invitation(tx, ctx, &settings, &mut person, action == Action::Restore).await?
-        }
-        Action::ConvertToUser(UserTarget::Invited) => {
+        Action::Resend => send_invitation(tx, ctx, &settings, &mut person, false).await?,
+        // Without an e-mail (or when told not to) the invitation stays unsent, to send later.
+        Action::Restore | Action::ConvertToUser(UserTarget::Invited) => {
             person.invitation = Invitation { sent_at: None, expires_at: None };
-            if settings.send_invitations {
-                send_invitation(tx, ctx, &settings, &mut person, false).await?;
+            if send && person.email().is_some() {
+                send_invitation(tx, ctx, &settings, &mut person, action == Action::Restore).await?;
             }
         }
         Action::CancelInvitation | Action::Delete | Action::ConvertToContact => {
@@ -340,6 +361,8 @@ pub async fn move_person(
     if action == Action::Delete {
         notify(tx, ctx, &person, &Notice::Deleted).await?;
     }
+    // A move is always visible to SCIM clients as `active`.
+    person.data.insert("active".into(), Value::Bool(person.state.scim_active()));
     person.sync_doc();
     let saved = tx.save_person(&person, ctx.now).await?;
     audit(tx, ctx, action.as_str(), Some(before), Some(&saved)).await?;
@@ -399,7 +422,7 @@ pub async fn change_role(tx: &mut dyn PeopleTx, ctx: &Ctx, id: &str, role_name: 
         return Ok(person);
     }
     last_admin_check(tx, &before, &person).await?;
-    person.sync_doc();
+    person.sync_doc_all();
     let saved = tx.save_person(&person, ctx.now).await?;
     audit(tx, ctx, "person.change_role", Some(&before), Some(&saved)).await?;
     if saved.effective_role() != before.effective_role() {
@@ -445,7 +468,7 @@ pub async fn change_profile(
         person.partner = p;
     }
     seat_check(tx, &settings, before.takes_seat(), person.takes_seat()).await?;
-    person.sync_doc();
+    person.sync_doc_all();
     let saved = tx.save_person(&person, ctx.now).await?;
     audit(tx, ctx, "person.change_profile", Some(&before), Some(&saved)).await?;
     Ok(saved)

@@ -26,8 +26,8 @@ struct DocProfile {
     active: Option<bool>,
 }
 
-/// Reads the profile out of the document and takes the extension out of it: the extension is
-/// rendered from the profile, never stored.
+/// Reads the profile out of the document. Of the extension only `partner` is writable (and
+/// so kept as sent); the rest is rendered from the lifecycle.
 fn take_profile(data: &mut Map<String, Value>) -> Result<DocProfile> {
     let user_type = match data.get("userType").and_then(Value::as_str) {
         None => None,
@@ -35,8 +35,7 @@ fn take_profile(data: &mut Map<String, Value>) -> Result<DocProfile> {
             Error::InvalidValue(format!("userType must be Employee, Contractor or Client, got `{s}`"))
         })?),
     };
-    let ext = data.remove(USER_EXTENSION);
-    let partner = ext.as_ref().and_then(|e| e.get("partner")).and_then(Value::as_bool);
+    let partner = data.get(USER_EXTENSION).and_then(|e| e.get("partner")).and_then(Value::as_bool);
     Ok(DocProfile {
         user_type,
         role: role_from_doc(data),
@@ -84,11 +83,8 @@ async fn restore(
     person.data = data;
     apply_profile(tx, &mut person, &profile).await?;
     let action = if action == Action::Invite { Action::Restore } else { action };
-    let mut restored = ops::move_person(tx, ctx, &before, person, action).await?;
-    if restored.state == State::Contact {
-        restored.invitation = super::lifecycle::Invitation { sent_at: None, expires_at: None };
-    }
-    Ok(restored)
+    let send = tx.settings().await?.send_invitations;
+    ops::move_person_with(tx, ctx, &before, person, action, send).await
 }
 
 async fn apply_profile(tx: &mut dyn PeopleTx, person: &mut Person, profile: &DocProfile) -> Result<()> {
@@ -160,7 +156,7 @@ pub async fn update(
                     }
                 }
             }
-            ops::move_person(tx, ctx, &before, person, action).await?
+            ops::move_person_with(tx, ctx, &before, person, action, settings.send_invitations).await?
         }
         None => ops::save_changes(tx, ctx, &before, person, "person.update").await?,
     };

@@ -151,6 +151,12 @@ const fn read_only(attr: AttrDef) -> AttrDef {
     AttrDef { mutability: Mutability::ReadOnly, ..attr }
 }
 
+/// Read-only and returned only when asked for by name (`attributes=`): computed by the
+/// lifecycle, not stored with the resource.
+const fn on_request(attr: AttrDef) -> AttrDef {
+    AttrDef { mutability: Mutability::ReadOnly, returned: Returned::Request, ..attr }
+}
+
 const fn canonical(attr: AttrDef, values: &'static [&'static str]) -> AttrDef {
     AttrDef { canonical_values: values, ..attr }
 }
@@ -389,22 +395,23 @@ const PROJECT_SUBS: &[AttrDef] = &[
 ];
 
 /// The Rollcall User extension: the lifecycle as SCIM sees it. Everything but `partner` is
-/// read-only here: roles and permissions change through `roles` and the admin API, states
-/// through `active` and the tenant's policies.
+/// read-only and returned on request (`attributes=urn:…:rollcall:2.0:User`): roles and
+/// permissions change through `roles` and the admin API, states through `active` and the
+/// tenant's policies.
 pub static ROLLCALL_USER_ATTRIBUTES: &[AttrDef] = &[
-    read_only(canonical(
+    on_request(canonical(
         string("state", "The person's lifecycle state."),
         &["invited", "active", "contact", "deleted"],
     )),
-    read_only(complex("invitation", "The person's invitation, while invited.", INVITATION_SUBS)),
-    read_only(canonical(
+    on_request(complex("invitation", "The person's invitation, while invited.", INVITATION_SUBS)),
+    on_request(canonical(
         string("companyRole", "The company role in force (the primary value of `roles`, or a group binding's)."),
         &["admin", "project_creator", "member"],
     )),
-    multi(read_only(string("permissions", "Every company permission the person has: the role's and extra ones."))),
+    multi(on_request(string("permissions", "Every company permission the person has: the role's and extra ones."))),
     of_type(AttrType::Boolean, "partner", "Partners never take a seat."),
-    read_only(of_type(AttrType::Boolean, "seat", "Whether the person takes a paid seat.")),
-    multi(read_only(complex("projects", "The projects the person is a member of.", PROJECT_SUBS))),
+    on_request(of_type(AttrType::Boolean, "seat", "Whether the person takes a paid seat.")),
+    multi(on_request(complex("projects", "The projects the person is a member of.", PROJECT_SUBS))),
 ];
 
 const BINDING_SUBS: &[AttrDef] = &[
@@ -414,6 +421,7 @@ const BINDING_SUBS: &[AttrDef] = &[
 ];
 
 /// The Rollcall Group extension: what the group is bound to (set through the admin API).
+/// Every group carries it, empty when unbound.
 pub static ROLLCALL_GROUP_ATTRIBUTES: &[AttrDef] = &[
     multi(read_only(complex("projects", "Projects the group's members are members of.", BINDING_SUBS))),
     read_only(string("companyRole", "The company role the group's members get.")),

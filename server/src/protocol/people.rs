@@ -20,6 +20,7 @@ use crate::domain::tenant::TokenRecord;
 use crate::domain::Result;
 use crate::storage::timefmt;
 
+use super::query::Projection;
 use super::AppState;
 
 /// The origin the links in mails point to.
@@ -98,14 +99,31 @@ impl PersonView {
         ext
     }
 
-    /// Applies the lifecycle's view to a rendered User.
-    pub fn overlay(&self, body: &mut Map<String, Value>, now: time::OffsetDateTime) {
+    /// Applies the lifecycle's view to a rendered User: the mirrors the document has
+    /// (`active`, `userType`, the primary `roles` value, `partner`) answer what is in force,
+    /// and with `full` the whole extension is there (its read-only attributes are
+    /// `returned: request`).
+    pub fn overlay(&self, body: &mut Map<String, Value>, now: time::OffsetDateTime, full: bool) {
         let p = &self.person;
-        body.insert("active".into(), Value::Bool(p.state.scim_active()));
-        body.insert("userType".into(), Value::from(p.user_type.as_str()));
-        set_primary_role(body, p.effective_role());
-        body.insert(ROLLCALL_USER.into(), self.extension(now));
-        push_schema(body, ROLLCALL_USER);
+        if body.contains_key("active") {
+            body.insert("active".into(), Value::Bool(p.state.scim_active()));
+        }
+        if body.contains_key("userType") {
+            body.insert("userType".into(), Value::from(p.user_type.as_str()));
+        }
+        if body.contains_key("roles") {
+            set_primary_role(body, p.effective_role());
+        }
+        if full {
+            body.insert(ROLLCALL_USER.into(), self.extension(now));
+        } else if let Some(Value::Object(ext)) = body.get_mut(ROLLCALL_USER) {
+            if ext.contains_key("partner") {
+                ext.insert("partner".into(), Value::Bool(p.partner));
+            }
+        }
+        if body.contains_key(ROLLCALL_USER) {
+            push_schema(body, ROLLCALL_USER);
+        }
     }
 }
 
@@ -165,12 +183,22 @@ pub fn build_views(
         .collect()
 }
 
+/// Whether the client asked for a Rollcall extension (or one of its attributes) by name:
+/// their lifecycle attributes are returned on request only.
+pub fn wants_extension(projection: &Projection, urn: &str) -> bool {
+    projection
+        .attributes
+        .iter()
+        .any(|a| a.len() >= urn.len() && a.is_char_boundary(urn.len()) && a[..urn.len()].eq_ignore_ascii_case(urn))
+}
+
 /// The lifecycle overlays of a page of resources, keyed by id (Users: the person's view;
-/// Groups: their bindings).
+/// Groups: their bindings, when asked for).
 pub async fn overlays(
     state: &AppState,
     tenant: &TenantId,
     items: &[StoredResource],
+    projection: &Projection,
 ) -> Result<HashMap<String, Map<String, Value>>> {
     let mut out = HashMap::new();
     let users: Vec<String> =
@@ -182,40 +210,117 @@ pub async fn overlays(
             .people(&PeopleQuery { ids: Some(users), archived: true, limit: 10_000, ..PeopleQuery::default() })
             .await?;
         tx.commit().await?;
+        let full = wants_extension(projection, ROLLCALL_USER);
         for view in views(state, tenant, people).await? {
             let mut m = Map::new();
-            view.overlay(&mut m, now);
+            if let Some(item) = items.iter().find(|r| r.id == view.person.id) {
+                // Only the keys the document has are overlaid (see `PersonView::overlay`).
+                for key in ["active", "userType", "roles", ROLLCALL_USER] {
+                    if let Some(v) = item.data.get(key) {
+                        m.insert(key.to_owned(), v.clone());
+                    }
+                }
+            }
+            view.overlay(&mut m, now, full);
             m.remove("schemas");
             out.insert(view.person.id.clone(), m);
         }
     }
-    if items.iter().any(|r| r.resource_type == ResourceType::Group) {
+    let groups: Vec<&StoredResource> = items.iter().filter(|r| r.resource_type == ResourceType::Group).collect();
+    if !groups.is_empty() {
         let mut tx = state.store.people().read(tenant).await?;
         let bindings = tx.bindings().await?;
         let projects = tx.projects().await?;
         tx.commit().await?;
-        for b in bindings {
+        for g in groups {
             let mut ext = Map::new();
-            if !b.projects.is_empty() {
-                let list = b
-                    .projects
-                    .iter()
-                    .map(|(id, role)| {
-                        let name = projects.iter().find(|p| &p.id == id).map(|p| p.name.clone()).unwrap_or_default();
-                        json!({"value": id, "display": name, "role": role.as_str()})
-                    })
-                    .collect();
-                ext.insert("projects".into(), Value::Array(list));
-            }
-            if let Some(role) = &b.company_role {
-                ext.insert("companyRole".into(), Value::from(role.clone()));
+            // Unbound groups show the extension only when their client declared it.
+            let Some(b) = bindings.iter().find(|b| b.group_id == g.id) else { continue };
+            {
+                if !b.projects.is_empty() {
+                    let list = b
+                        .projects
+                        .iter()
+                        .map(|(id, role)| {
+                            let name =
+                                projects.iter().find(|p| &p.id == id).map(|p| p.name.clone()).unwrap_or_default();
+                            json!({"value": id, "display": name, "role": role.as_str()})
+                        })
+                        .collect();
+                    ext.insert("projects".into(), Value::Array(list));
+                }
+                if let Some(role) = &b.company_role {
+                    ext.insert("companyRole".into(), Value::from(role.clone()));
+                }
             }
             let mut m = Map::new();
             m.insert(ROLLCALL_GROUP.into(), Value::Object(ext));
-            out.insert(b.group_id.clone(), m);
+            out.insert(g.id.clone(), m);
         }
     }
     Ok(out)
+}
+
+/// The Group extension has nothing a client can write (bindings are made through the admin
+/// API), so its object would be dropped as unassigned; but clients expect back the
+/// extensions they declared. The group keeps an empty object as the mark that the client
+/// declared it, set by POST/PUT/PATCH `add`/`replace` and cleared by PATCH `remove`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    Keep,
+    Set,
+    Clear,
+}
+
+fn is_group_ext(key: &str) -> bool {
+    key.eq_ignore_ascii_case(ROLLCALL_GROUP)
+}
+
+/// Whether a POST/PUT body of a Group declares the Rollcall Group extension.
+pub fn declared_group_extension(rt: ResourceType, body: &Value) -> Marker {
+    let declared = rt == ResourceType::Group && body.as_object().is_some_and(|o| o.keys().any(|k| is_group_ext(k)));
+    if declared {
+        Marker::Set
+    } else {
+        Marker::Keep
+    }
+}
+
+/// What a PATCH of a Group does to the extension's mark (the last operation naming it wins).
+pub fn declared_group_extension_by_patch(rt: ResourceType, body: &Value) -> Marker {
+    if rt != ResourceType::Group {
+        return Marker::Keep;
+    }
+    let ops =
+        body.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("Operations"))).map(|(_, v)| v);
+    let mut marker = Marker::Keep;
+    for op in ops.and_then(Value::as_array).into_iter().flatten() {
+        let field = |name: &str| {
+            op.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name))).map(|(_, v)| v)
+        };
+        let kind = field("op").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
+        let path = field("path").and_then(Value::as_str);
+        let names_it = match path {
+            Some(p) => is_group_ext(p),
+            None => field("value").and_then(Value::as_object).is_some_and(|v| v.keys().any(|k| is_group_ext(k))),
+        };
+        if names_it {
+            marker = if kind == "remove" { Marker::Clear } else { Marker::Set };
+        }
+    }
+    marker
+}
+
+pub fn mark_group_extension(data: &mut Map<String, Value>, marker: Marker) {
+    match marker {
+        Marker::Keep => {}
+        Marker::Set => {
+            data.insert(ROLLCALL_GROUP.into(), Value::Object(Map::new()));
+        }
+        Marker::Clear => {
+            data.remove(ROLLCALL_GROUP);
+        }
+    }
 }
 
 /// Writes an overlay into a rendered resource (before projection).

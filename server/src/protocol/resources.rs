@@ -57,7 +57,7 @@ async fn present_one(
     base: &str,
     proj: &Projection,
 ) -> Result<Value, ScimError> {
-    let overlays = people::overlays(state, tenant, std::slice::from_ref(res)).await?;
+    let overlays = people::overlays(state, tenant, std::slice::from_ref(res), proj).await?;
     Ok(present_with(res, base, proj, overlays.get(&res.id)))
 }
 
@@ -72,6 +72,7 @@ pub async fn create(state: Arc<AppState>, mut req: Request, rt: ResourceType) ->
     let body = json_body(&mut req, state.limits.max_body_bytes).await?;
     let Normalized { mut data, members } = normalize(rt, &body)?;
     strip_write_only(&mut data);
+    people::mark_group_extension(&mut data, people::declared_group_extension(rt, &body));
     let created = match rt {
         // A person is created (or an archived one restored) by the lifecycle, by policy.
         ResourceType::User => {
@@ -108,6 +109,7 @@ pub async fn replace(state: Arc<AppState>, mut req: Request, rt: ResourceType, i
     let body = json_body(&mut req, state.limits.max_body_bytes).await?;
     let Normalized { mut data, members } = normalize(rt, &body)?;
     strip_write_only(&mut data);
+    people::mark_group_extension(&mut data, people::declared_group_extension(rt, &body));
     let mutation: crate::domain::resource::Mutation = Box::new(move |current| {
         *current = data;
         // PUT replaces every attribute (RFC 7644 §3.5.1), members included.
@@ -123,9 +125,11 @@ pub async fn patch(state: Arc<AppState>, mut req: Request, rt: ResourceType, id:
     let token = auth::authorize(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
     let body = json_body(&mut req, state.limits.max_body_bytes).await?;
     let ops = parse_patch_request(&body)?;
+    let marker = people::declared_group_extension_by_patch(rt, &body);
     let mutation: crate::domain::resource::Mutation = Box::new(move |data| {
         let member_ops = patch::apply(rt, data, &ops)?;
         strip_write_only(data);
+        people::mark_group_extension(data, marker);
         Ok(member_ops)
     });
     write(&state, &req, &token, rt, &id, mutation).await

@@ -80,7 +80,7 @@ async fn answer(
         total += page.total;
         remaining -= (page.items.len() as u64).min(remaining);
         skip = skip.saturating_sub(page.total);
-        let overlays = super::people::overlays(state, tenant, &page.items).await?;
+        let overlays = super::people::overlays(state, tenant, &page.items, &params.projection).await?;
         resources.extend(page.items.iter().map(|r| present_with(r, &base, &params.projection, overlays.get(&r.id))));
     }
     if !answered {
