@@ -50,6 +50,14 @@ async fn invite_resend_accept_flow_states_and_audit() {
     assert!(log[0]["actor"].as_str().unwrap().starts_with("token:"));
     let invites = app.admin(Method::GET, "/audit?action=person.invite", None).await.expect(200).body;
     assert_eq!(invites.as_array().unwrap().len(), 2);
+    // By time: only what happened after the clock moved.
+    let since = invites[0]["at"].as_str().unwrap().to_owned();
+    let later = app.admin(Method::GET, &format!("/audit?since={since}&person={pid}"), None).await.expect(200).body;
+    assert_eq!(later.as_array().unwrap().len(), 1, "{later}");
+    let before = app.admin(Method::GET, &format!("/audit?until={since}"), None).await.expect(200).body;
+    assert_eq!(before.as_array().unwrap().len(), 1, "only Ada's invitation came before: {before}");
+    let r = app.admin(Method::GET, "/audit?since=yesterday", None).await.expect(400);
+    assert_eq!(r.body["code"], "invalid_value");
 }
 
 #[tokio::test]
@@ -320,6 +328,13 @@ async fn the_admin_api_needs_the_admin_scope_and_answers_json_errors() {
     let r =
         app.send(Method::POST, "/admin/v1/people/invite", Some(json!("nope")), Some(&app.token), &[]).await.expect(400);
     assert!(r.body["code"].is_string() && r.body["message"].is_string(), "{}", r.body);
+    let r = app.admin(Method::GET, "/nowhere", None).await.expect(404);
+    assert_eq!(r.body["code"], "not_found");
+    let big = "x".repeat(2 * 1024 * 1024);
+    let r = app.admin(Method::POST, "/people/invite", Some(json!({"email": big}))).await.expect(413);
+    assert_eq!(r.body["code"], "too_large");
+    let r = app.send(Method::POST, "/auth/login", Some(json!({"tenant": big})), None, &[]).await.expect(413);
+    assert_eq!(r.body["code"], "too_large");
     // Another tenant sees none of this tenant's people.
     invite(&app, "mine@example.com", json!({})).await;
     let other = app.tenant("other").await;

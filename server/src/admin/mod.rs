@@ -52,12 +52,17 @@ pub enum Failure {
     Forbidden(Json<ErrorBody>),
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
+    #[oai(status = 405)]
+    MethodNotAllowed(Json<ErrorBody>),
     /// A rule refused the operation (illegal transition, last admin, e-mail taken, …).
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
     /// A link that expired.
     #[oai(status = 410)]
     Gone(Json<ErrorBody>),
+    /// The request body is larger than the server accepts.
+    #[oai(status = 413)]
+    TooLarge(Json<ErrorBody>),
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
 }
@@ -70,8 +75,10 @@ impl Failure {
             StatusCode::UNAUTHORIZED => Self::Unauthorized(body),
             StatusCode::FORBIDDEN => Self::Forbidden(body),
             StatusCode::NOT_FOUND => Self::NotFound(body),
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed(body),
             StatusCode::CONFLICT => Self::Conflict(body),
             StatusCode::GONE => Self::Gone(body),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::TooLarge(body),
             _ => Self::Internal(body),
         }
     }
@@ -170,26 +177,67 @@ pub fn routes(state: &Arc<AppState>) -> impl Endpoint<Output = Response> {
     let api = service(state);
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
-    Route::new().nest("/v1/openapi.json", spec).nest("/v1", api).nest("/docs", docs).around(|ep, req| async move {
-        Ok(match ep.call(req).await {
-            Ok(r) => {
-                let r = r.into_response();
-                if r.status().is_client_error() && !is_json(&r) {
-                    plain_error(r.status(), "request could not be read").into_response()
-                } else {
-                    r
-                }
-            }
-            Err(e) => {
-                let status = e.status();
-                let message = e.to_string();
-                match e.into_response() {
-                    r if is_json(&r) => r,
-                    _ => plain_error(status, &message).into_response(),
-                }
-            }
-        })
+    let limit = state.limits.max_body_bytes;
+    Route::new().nest("/v1/openapi.json", spec).nest("/v1", api).nest("/docs", docs).around(move |ep, req| async move {
+        let req = match limit_body(req, limit).await {
+            Ok(req) => req,
+            Err(f) => return Ok(f.into_response()),
+        };
+        Ok(json_errors(ep.call(req).await).await)
     })
+}
+
+/// Reads the body (at most `limit` bytes, else 413) before any handler sees it, so no admin
+/// or sign-in request makes the server buffer more than that.
+pub(crate) async fn limit_body(mut req: Request, limit: usize) -> Result<Request, Failure> {
+    let too_large = || {
+        Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the request body is larger than {limit} bytes"),
+        )
+    };
+    let declared =
+        req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    match req.take_body().into_bytes_limit(limit).await {
+        Ok(bytes) => {
+            req.set_body(bytes);
+            Ok(req)
+        }
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => Err(too_large()),
+        Err(e) => {
+            Err(Failure::new(StatusCode::BAD_REQUEST, "bad_request", format!("the request body cannot be read: {e}")))
+        }
+    }
+}
+
+/// poem's and poem-openapi's own errors (unknown route, bad JSON, wrong content type) as
+/// `{code, message}` too.
+pub(crate) async fn json_errors(answer: poem::Result<impl IntoResponse>) -> Response {
+    match answer {
+        Ok(r) => {
+            let r = r.into_response();
+            if r.status().is_client_error() && !is_json(&r) {
+                let status = r.status();
+                let text = r.into_body().into_string().await.unwrap_or_default();
+                let message = if text.trim().is_empty() { "the request could not be read".to_owned() } else { text };
+                plain_error(status, &message).into_response()
+            } else {
+                r
+            }
+        }
+        Err(e) => {
+            let status = e.status();
+            let message = e.to_string();
+            match e.into_response() {
+                r if is_json(&r) => r,
+                _ => plain_error(status, &message).into_response(),
+            }
+        }
+    }
 }
 
 fn is_json(r: &Response) -> bool {
@@ -203,11 +251,6 @@ fn plain_error(status: StatusCode, message: &str) -> Failure {
         StatusCode::UNAUTHORIZED => "unauthorized",
         StatusCode::PAYLOAD_TOO_LARGE => "too_large",
         _ => "bad_request",
-    };
-    let status = if status == StatusCode::METHOD_NOT_ALLOWED || status == StatusCode::PAYLOAD_TOO_LARGE {
-        StatusCode::BAD_REQUEST
-    } else {
-        status
     };
     Failure::new(status, code, message)
 }

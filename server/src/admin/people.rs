@@ -275,8 +275,10 @@ pub fn error_body(f: Failure) -> ErrorBody {
         | Failure::Unauthorized(b)
         | Failure::Forbidden(b)
         | Failure::NotFound(b)
+        | Failure::MethodNotAllowed(b)
         | Failure::Conflict(b)
         | Failure::Gone(b)
+        | Failure::TooLarge(b)
         | Failure::Internal(b) => b.0,
     }
 }

@@ -111,21 +111,7 @@ impl ProjectsApi {
     #[oai(path = "/projects", method = "get")]
     async fn projects(&self, req: &Request, _auth: AdminToken) -> Answer<Vec<ProjectOut>> {
         let ctx = admin_ctx(&self.state, req).await?;
-        let mut tx = read(&self.state, &ctx).await?;
-        let projects = tx.projects().await?;
-        tx.commit().await?;
-        Ok(Json(
-            projects
-                .into_iter()
-                .map(|p| ProjectOut {
-                    id: p.id,
-                    name: p.name,
-                    description: p.description,
-                    created: timefmt::format(p.created_at),
-                    members: vec![],
-                })
-                .collect(),
-        ))
+        self.list(&ctx).await
     }
 
     #[oai(path = "/projects", method = "post")]
@@ -171,7 +157,7 @@ impl ProjectsApi {
         }
         ops::audit_raw(tx.as_mut(), &ctx, "project.delete", Some(serde_json::json!({"project": id.0})), None).await?;
         tx.commit().await?;
-        self.projects(req, AdminToken(poem_openapi::auth::Bearer { token: String::new() })).await
+        self.list(&ctx).await
     }
 
     /// Add a person to a project or change their project role and permissions. Only a
@@ -341,6 +327,25 @@ impl ProjectsApi {
 }
 
 impl ProjectsApi {
+    /// Every project of the tenant (without their teams).
+    async fn list(&self, ctx: &ops::Ctx) -> Answer<Vec<ProjectOut>> {
+        let mut tx = read(&self.state, ctx).await?;
+        let projects = tx.projects().await?;
+        tx.commit().await?;
+        Ok(Json(
+            projects
+                .into_iter()
+                .map(|p| ProjectOut {
+                    id: p.id,
+                    name: p.name,
+                    description: p.description,
+                    created: timefmt::format(p.created_at),
+                    members: vec![],
+                })
+                .collect(),
+        ))
+    }
+
     async fn project_out(&self, ctx: &ops::Ctx, id: &str) -> Result<ProjectOut, super::Failure> {
         let mut tx = read(&self.state, ctx).await?;
         let project = tx.project(id).await?.ok_or_else(|| Error::NotFound(format!("no project {id}")))?;

@@ -230,6 +230,7 @@ async fn join(state: State<'_>, req: &Request, Path(token): Path<String>, body: 
 }
 
 pub fn routes(state: &Arc<AppState>) -> impl Endpoint<Output = Response> {
+    let limit = state.limits.max_body_bytes;
     Route::new()
         .at("/signup/:token", get(signup_info).post(signup))
         .at("/login", post(login))
@@ -237,22 +238,11 @@ pub fn routes(state: &Arc<AppState>) -> impl Endpoint<Output = Response> {
         .at("/reset/:token", post(reset))
         .at("/join/:token", post(join))
         .data(state.clone())
-        .map_to_response()
-        .around(|ep, req| async move {
-            let r = ep.call(req).await?;
-            if r.status().is_client_error()
-                && !r
-                    .headers()
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|v| v.starts_with("application/json"))
-            {
-                let status = r.status();
-                let code = if status == StatusCode::NOT_FOUND { "not_found" } else { "bad_request" };
-                return Ok(
-                    (status, Json(json!({"code": code, "message": "the request could not be read"}))).into_response()
-                );
-            }
-            Ok(r)
+        .around(move |ep, req| async move {
+            let req = match super::limit_body(req, limit).await {
+                Ok(req) => req,
+                Err(f) => return Ok(f.into_response()),
+            };
+            Ok(super::json_errors(ep.call(req).await).await)
         })
 }

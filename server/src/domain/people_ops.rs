@@ -2,7 +2,7 @@
 //! rules (seats, last admin, e-mail uniqueness, role permissions), write the change, its
 //! audit entry and its notification. The caller commits; an error leaves nothing behind.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::audit::{Actor, AuditEntry};
@@ -568,11 +568,6 @@ pub async fn login(tx: &mut dyn PeopleTx, user_name: &str, password: &str, now: 
         None => refuse("this account signs in through the identity provider"),
         Some(_) => Err(wrong()),
     }
-}
-
-/// The JSON shape of a person's snapshot, for callers that want to diff.
-pub fn summary(p: &Person) -> Value {
-    json!({"id": p.id, "state": p.state.as_str(), "role": p.effective_role()})
 }
 
 /// Saves changes that are not a move (profile, role, document), with the rules they touch.
