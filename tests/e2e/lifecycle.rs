@@ -30,6 +30,13 @@ async fn invite_resend_accept_flow_states_and_audit() {
     assert_eq!(p["seat"], true);
     let pid = id(&p);
 
+    let found = app.admin(Method::GET, "/people?search=lovelace", None).await.expect(200).body;
+    assert_eq!(found["total"], 1);
+    let found = app.admin(Method::GET, "/people?search=username", None).await.expect(200).body;
+    assert_eq!(found["total"], 0, "the search looks at names and e-mails, not at the document's keys");
+    let found = app.admin(Method::GET, "/people?role=member&state=invited", None).await.expect(200).body;
+    assert_eq!(found["total"], 1);
+
     // After 24 hours the invitation shows as not accepted; a resend gives a new 24 h.
     app.clock.advance(time::Duration::hours(25));
     let p = app.admin(Method::GET, &format!("/people/{pid}"), None).await.expect(200).body;

@@ -125,12 +125,20 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, query: &PeopleQuery) -> Result<
         if let Some(text) = &query.search {
             let like =
                 format!("%{}%", text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            // The userName, any e-mail, and the names people see (not the whole document,
+            // whose keys would match every search for "user" or "name").
             q = q
                 .sql(" AND (u.user_name_lower LIKE ")
                 .text(like.clone())
-                .sql(" ESCAPE '\\' OR lower(CAST(u.data AS TEXT)) LIKE ")
-                .text(like)
+                .sql(" ESCAPE '\\' OR EXISTS (SELECT 1 FROM user_emails e WHERE e.tenant_id = u.tenant_id AND e.user_id = u.id AND e.value_lower LIKE ")
+                .text(like.clone())
                 .sql(" ESCAPE '\\')");
+            for keys in [&["displayName"][..], &["name", "givenName"], &["name", "familyName"], &["name", "formatted"]]
+            {
+                let expr = D::json_value("u.data", keys, crate::domain::schema::AttrType::String);
+                q = q.sql(&format!(" OR lower({expr}) LIKE ")).text(like.clone()).sql(" ESCAPE '\\'");
+            }
+            q = q.sql(")");
         }
         q
     };
