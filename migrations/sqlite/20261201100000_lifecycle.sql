@@ -156,3 +156,7 @@ CREATE INDEX outbox_due ON outbox (tenant_id, next_attempt_at) WHERE sent_at IS 
 -- People created before the lifecycle existed: employees with the member role.
 INSERT INTO people (tenant_id, user_id, user_type, partner, company_role)
     SELECT tenant_id, id, 'Employee', 0, 'member' FROM users;
+
+-- Tokens made with every scope before the `admin` scope existed (the bootstrap token, the
+-- first-start token, tokens made without --scope) keep having every scope.
+UPDATE tokens SET scopes = 'scim:read scim:write admin' WHERE scopes = 'scim:read scim:write';

@@ -41,12 +41,17 @@ async fn invite_resend_accept_flow_states_and_audit() {
     app.clock.advance(time::Duration::hours(25));
     let p = app.admin(Method::GET, &format!("/people/{pid}"), None).await.expect(200).body;
     assert_eq!(p["invitation"]["status"], "not_accepted");
+    let list = app.admin(Method::GET, "/people?invitation=not_accepted", None).await.expect(200).body;
+    assert_eq!((list["total"].as_u64(), list["items"][0]["id"].as_str()), (Some(1), Some(pid.as_str())));
+    assert_eq!(app.admin(Method::GET, "/people?invitation=pending", None).await.body["total"], 0);
+    app.admin(Method::GET, "/people?invitation=lost", None).await.expect(400);
     let p = act(&app, &pid, "resend").await.expect(200).body;
     assert_eq!(p["invitation"]["status"], "pending");
 
     // Add without sending: unsent until sent later.
     let q = invite(&app, "bob@example.com", json!({"send": false})).await;
     assert_eq!(q["invitation"]["status"], "unsent");
+    assert_eq!(app.admin(Method::GET, "/people?invitation=unsent", None).await.body["total"], 1);
     let q = act(&app, &id(&q), "resend").await.expect(200).body;
     assert_eq!(q["invitation"]["status"], "pending");
 

@@ -8,7 +8,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
-use crate::domain::lifecycle::{Action, State, UserTarget};
+use crate::domain::lifecycle::{Action, InvitationStatus, State, UserTarget};
 use crate::domain::people::{PeopleQuery, Person};
 use crate::domain::people_ops::{self as ops, Ctx};
 use crate::protocol::people::views;
@@ -64,7 +64,8 @@ impl PeopleApi {
 #[OpenApi(prefix_path = "/people", tag = "Tag::People")]
 impl PeopleApi {
     /// List people: by state (`invited`, `active`, `contact`, `deleted`), archived ones
-    /// with `archived=true`, a search over names and e-mails, or a role.
+    /// with `archived=true`, by invitation status (`unsent`, `pending`, `not_accepted`,
+    /// `accepted`), a search over userName, e-mails and names, or a role.
     #[oai(path = "/", method = "get")]
     #[expect(clippy::too_many_arguments, reason = "one argument per query parameter, as poem-openapi documents them")]
     async fn list(
@@ -75,6 +76,7 @@ impl PeopleApi {
         #[oai(default)] archived: Query<bool>,
         search: Query<Option<String>>,
         role: Query<Option<String>>,
+        invitation: Query<Option<String>>,
         #[oai(default)] offset: Query<u64>,
         limit: Query<Option<u64>>,
     ) -> Answer<PeopleList> {
@@ -83,12 +85,28 @@ impl PeopleApi {
             None => Vec::new(),
             Some(s) => vec![State::parse(s).ok_or_else(|| bad(format!("unknown state `{s}`")))?],
         };
+        let invitation = match invitation.0.as_deref() {
+            None => None,
+            Some(s) => Some((
+                [
+                    InvitationStatus::Unsent,
+                    InvitationStatus::Pending,
+                    InvitationStatus::NotAccepted,
+                    InvitationStatus::Accepted,
+                ]
+                .into_iter()
+                .find(|st| st.as_str() == s)
+                .ok_or_else(|| bad(format!("unknown invitation status `{s}`")))?,
+                ctx.now,
+            )),
+        };
         let query = PeopleQuery {
             ids: None,
             states,
             archived: archived.0,
             search: search.0,
             role: role.0,
+            invitation,
             offset: offset.0,
             limit: limit.0.unwrap_or(100).min(1000),
         };

@@ -1,6 +1,6 @@
 //! The domain: resources, schemas, filters, PATCH, the people lifecycle, roles, projects
-//! and the store interfaces. Free of HTTP and
-//! SQL: neither poem nor sqlx is imported below this module.
+//! and the store interfaces. Free of HTTP and SQL: neither poem nor sqlx is imported below
+//! this module.
 
 pub mod audit;
 pub mod clock;

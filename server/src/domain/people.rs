@@ -200,6 +200,9 @@ pub struct PeopleQuery {
     /// A case-insensitive substring of the userName, display name or an e-mail.
     pub search: Option<String>,
     pub role: Option<String>,
+    /// Only invited people whose invitation has this status at this time (or, for
+    /// `accepted`, active people who signed up).
+    pub invitation: Option<(super::lifecycle::InvitationStatus, OffsetDateTime)>,
     pub offset: u64,
     pub limit: u64,
 }

@@ -115,6 +115,15 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, query: &PeopleQuery) -> Result<
         } else if !query.archived {
             q = q.sql(" AND u.state <> 'deleted'");
         }
+        if let Some((status, now)) = query.invitation {
+            use crate::domain::lifecycle::InvitationStatus as S;
+            q = match status {
+                S::Unsent => q.sql(" AND u.state = 'invited' AND p.invitation_expires_at IS NULL"),
+                S::Pending => q.sql(" AND u.state = 'invited' AND p.invitation_expires_at > ").time(now),
+                S::NotAccepted => q.sql(" AND u.state = 'invited' AND p.invitation_expires_at <= ").time(now),
+                S::Accepted => q.sql(" AND u.state = 'active' AND p.invitation_sent_at IS NOT NULL"),
+            };
+        }
         if let Some(role) = &query.role {
             q = q
                 .sql(" AND COALESCE(")
