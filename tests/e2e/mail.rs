@@ -187,6 +187,15 @@ async fn password_reset_and_the_join_link() {
     .await
     .expect(403);
 
+    // An admin may ask for a reset on the person's behalf; a used link stays dead.
+    let people = app.admin(Method::GET, "/people?search=joiner", None).await.expect(200).body;
+    let jid = people["items"][0]["id"].as_str().unwrap().to_owned();
+    app.admin(Method::POST, &format!("/people/{jid}/password-reset"), Some(json!({}))).await.expect(200);
+    worker.run_once().await.unwrap();
+    let by_admin = path_of(&smtp.mails()[2].link("/auth/reset/").unwrap());
+    post(&app, &reset, json!({"password": "third password"})).await.expect(404);
+    post(&app, &by_admin, json!({"password": "third password"})).await.expect(200);
+
     // Contacts and archived people may not sign in, and are told why.
     let people = app.admin(Method::GET, "/people", None).await.expect(200).body;
     let id = people["items"][0]["id"].as_str().unwrap().to_owned();
@@ -194,7 +203,7 @@ async fn password_reset_and_the_join_link() {
     let r = post(
         &app,
         "/auth/login",
-        json!({"tenant": "default", "userName": "joiner@example.com", "password": "second password"}),
+        json!({"tenant": "default", "userName": "joiner@example.com", "password": "third password"}),
     )
     .await
     .expect(403);
@@ -203,10 +212,15 @@ async fn password_reset_and_the_join_link() {
     let r = post(
         &app,
         "/auth/login",
-        json!({"tenant": "default", "userName": "joiner@example.com", "password": "second password"}),
+        json!({"tenant": "default", "userName": "joiner@example.com", "password": "third password"}),
     )
     .await
     .expect(403);
     assert_eq!(r.body["message"], "this account was deleted");
     app.admin(Method::DELETE, "/join-link", None).await.expect(200);
+    let current = app.admin(Method::POST, "/join-link", Some(json!({}))).await.expect(200).body;
+    app.admin(Method::DELETE, "/join-link", None).await.expect(200);
+    let r =
+        post(&app, &path_of(current["url"].as_str().unwrap()), json!({"email": "off@example.com"})).await.expect(404);
+    assert_eq!(r.body["code"], "link_invalid", "a disabled join link lets nobody in");
 }
