@@ -123,6 +123,8 @@ async fn contacts_convert_both_ways_and_keep_what_they_had() {
     assert_eq!(r.body["code"], "unknown_role");
     // An e-mail another person has is refused.
     invite(&app, "taken@example.com", json!({})).await;
+    let r = app.admin(Method::POST, "/people/contacts", Some(json!({"email": "TAKEN@example.com"}))).await.expect(409);
+    assert_eq!(r.body["code"], "email_taken");
     let r = app
         .admin(
             Method::POST,

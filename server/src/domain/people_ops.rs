@@ -299,6 +299,13 @@ pub async fn invite(tx: &mut dyn PeopleTx, ctx: &Ctx, input: &PersonInput, send:
 /// A contact: no sign-in, no seat, e-mail optional.
 pub async fn create_contact(tx: &mut dyn PeopleTx, ctx: &Ctx, input: &PersonInput) -> Result<Person> {
     let email = input.email.as_deref().map(check_email).transpose()?;
+    // An e-mail belongs to one person of the tenant, contact or user (the seeds' rule), so
+    // that the contact can become a user later.
+    if let Some(e) = &email {
+        if tx.email_taken(e, "").await? {
+            return Err(Error::refused(Refusal::EmailTaken, format!("another person already has the e-mail {e}")));
+        }
+    }
     let data = new_doc(input, email.as_deref())?;
     let new = NewPerson {
         data,
