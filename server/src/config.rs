@@ -10,6 +10,14 @@
 //! | `serve --public-url URL` | `SCIM_PUBLIC_URL` | `public_url` | from the Host header |
 //! | `serve --max-body-bytes N` | `SCIM_MAX_BODY_BYTES` | `max_body_bytes` | 1048576 |
 //! | `--log FILTER` | `SCIM_LOG` | `log` | `info` |
+//! | `serve --app-url URL` | `SCIM_APP_URL` | `app_url` | `http://<Host header>` (links in mails: `<URL>/auth/signup/…`) |
+//! | `serve --smtp-host HOST` | `SCIM_SMTP_HOST` | `smtp_host` | none: mail stays queued in the outbox |
+//! | `serve --smtp-port N` | `SCIM_SMTP_PORT` | `smtp_port` | 587 (`starttls`), 465 (`tls`), 25 (`none`) |
+//! | `serve --smtp-tls MODE` | `SCIM_SMTP_TLS` | `smtp_tls` | `starttls` (or `tls`, `none`) |
+//! | `serve --smtp-username U` | `SCIM_SMTP_USERNAME` | `smtp_username` | none |
+//! | `serve --smtp-password P` | `SCIM_SMTP_PASSWORD` | `smtp_password` | none |
+//! | `serve --smtp-from MAILBOX` | `SCIM_SMTP_FROM` | `smtp_from` | required with `smtp_host` |
+//! | `serve --outbox-poll-seconds N` | `SCIM_OUTBOX_POLL_SECONDS` | `outbox_poll_seconds` | 5 |
 
 use std::path::PathBuf;
 
@@ -29,6 +37,14 @@ pub const KNOWN_ENV: &[&str] = &[
     "SCIM_PUBLIC_URL",
     "SCIM_MAX_BODY_BYTES",
     "SCIM_LOG",
+    "SCIM_APP_URL",
+    "SCIM_SMTP_HOST",
+    "SCIM_SMTP_PORT",
+    "SCIM_SMTP_TLS",
+    "SCIM_SMTP_USERNAME",
+    "SCIM_SMTP_PASSWORD",
+    "SCIM_SMTP_FROM",
+    "SCIM_OUTBOX_POLL_SECONDS",
 ];
 
 /// Rollcall: a SCIM 2.0 provisioning server.
@@ -86,6 +102,27 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SCIM_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// The origin links in mails point to, e.g. https://people.example.com.
+    #[arg(long, env = "SCIM_APP_URL")]
+    pub app_url: Option<String>,
+    /// SMTP server for notification mail; without it mail stays queued in the outbox.
+    #[arg(long, env = "SCIM_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    #[arg(long, env = "SCIM_SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// `starttls` (default), `tls` or `none`.
+    #[arg(long, env = "SCIM_SMTP_TLS")]
+    pub smtp_tls: Option<String>,
+    #[arg(long, env = "SCIM_SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+    #[arg(long, env = "SCIM_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+    /// The sender of notification mail, e.g. `Rollcall <no-reply@example.com>`.
+    #[arg(long, env = "SCIM_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+    /// How often the delivery worker looks for due mail.
+    #[arg(long, env = "SCIM_OUTBOX_POLL_SECONDS")]
+    pub outbox_poll_seconds: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,7 +137,7 @@ pub enum TokenCommand {
     Create {
         #[arg(long)]
         tenant: String,
-        /// scim:read and/or scim:write (default: every scope).
+        /// scim:read, scim:write and/or admin (default: every scope).
         #[arg(long = "scope")]
         scopes: Vec<String>,
         #[arg(long)]
@@ -129,6 +166,14 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub max_body_bytes: Option<usize>,
     pub log: Option<String>,
+    pub app_url: Option<String>,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    pub smtp_tls: Option<String>,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    pub smtp_from: Option<String>,
+    pub outbox_poll_seconds: Option<u64>,
 }
 
 /// The settings in force once every layer is applied.
@@ -140,6 +185,10 @@ pub struct Settings {
     pub public_url: Option<String>,
     pub max_body_bytes: usize,
     pub log: String,
+    pub app_url: Option<String>,
+    /// `None`: no SMTP, mail stays queued.
+    pub smtp: Option<crate::mail::SmtpSettings>,
+    pub outbox_poll_seconds: u64,
 }
 
 impl Cli {
@@ -157,6 +206,7 @@ impl Cli {
             Command::Serve(args) => Some(args),
             _ => None,
         };
+        let smtp = smtp_settings(serve, &file)?;
         Ok(Settings {
             database: self.database.clone().or(file.database).unwrap_or_else(|| DEFAULT_DATABASE.into()),
             listen: serve.and_then(|s| s.listen.clone()).or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into()),
@@ -167,8 +217,33 @@ impl Cli {
                 .or(file.max_body_bytes)
                 .unwrap_or(DEFAULT_MAX_BODY_BYTES),
             log: self.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
+            app_url: serve.and_then(|s| s.app_url.clone()).or(file.app_url),
+            smtp,
+            outbox_poll_seconds: serve
+                .and_then(|s| s.outbox_poll_seconds)
+                .or(file.outbox_poll_seconds)
+                .unwrap_or(5)
+                .max(1),
         })
     }
+}
+
+fn smtp_settings(serve: Option<&ServeArgs>, file: &FileConfig) -> anyhow::Result<Option<crate::mail::SmtpSettings>> {
+    let pick = |flag: Option<String>, toml: &Option<String>| flag.or_else(|| toml.clone());
+    let Some(host) = pick(serve.and_then(|s| s.smtp_host.clone()), &file.smtp_host) else { return Ok(None) };
+    let tls_text = pick(serve.and_then(|s| s.smtp_tls.clone()), &file.smtp_tls).unwrap_or_else(|| "starttls".into());
+    let tls = crate::mail::SmtpTls::parse(&tls_text)
+        .ok_or_else(|| anyhow::anyhow!("smtp_tls must be `starttls`, `tls` or `none`, not `{tls_text}`"))?;
+    let from = pick(serve.and_then(|s| s.smtp_from.clone()), &file.smtp_from)
+        .ok_or_else(|| anyhow::anyhow!("SCIM_SMTP_FROM (smtp_from) is required when SCIM_SMTP_HOST is set"))?;
+    Ok(Some(crate::mail::SmtpSettings {
+        host,
+        port: serve.and_then(|s| s.smtp_port).or(file.smtp_port),
+        tls,
+        username: pick(serve.and_then(|s| s.smtp_username.clone()), &file.smtp_username),
+        password: pick(serve.and_then(|s| s.smtp_password.clone()), &file.smtp_password),
+        from,
+    }))
 }
 
 /// `SCIM_*` variables that nothing reads.

@@ -1,7 +1,9 @@
 //! Rollcall's SCIM 2.0 service provider: build the app from a store, serve it anywhere.
 
+pub mod admin;
 pub mod config;
 pub mod domain;
+pub mod mail;
 pub mod protocol;
 pub mod storage;
 
@@ -12,10 +14,12 @@ use poem::{get, handler, Endpoint, EndpointExt, IntoResponse, Response, Route};
 
 pub use protocol::AppState;
 
-/// The whole HTTP application: `/scim/v2` and `/healthz`. Used by `main` and by the tests.
+/// The whole HTTP application: `/scim/v2`, `/admin`, `/auth` and `/healthz`. Used by `main` and by the tests.
 pub fn build_app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
     Route::new()
         .nest("/scim/v2", protocol::routes::scim(&state))
+        .nest("/admin", admin::routes(&state))
+        .nest("/auth", admin::signin::routes(&state))
         .at("/healthz", get(healthz).data(state.clone()))
         .with(poem::middleware::Tracing)
         .map_to_response()

@@ -130,13 +130,33 @@ async fn serve(store: Arc<dyn Store>, settings: Settings) -> anyhow::Result<()> 
     if matches!(bootstrap, Bootstrap::Existing) {
         println!("(make a token with: scim-server token create --tenant NAME)");
     }
-    let mut state = AppState::new(store);
+    let mut state = AppState::new(store.clone());
     state.limits = Limits { max_body_bytes: settings.max_body_bytes };
     state.public_url = settings.public_url;
+    state.app_url = settings.app_url;
+    let clock = state.clock.clone();
     let app = build_app(Arc::new(state));
+    let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = match &settings.smtp {
+        Some(smtp) => {
+            let mailer = scim_server::mail::Mailer::new(smtp)?;
+            let worker = scim_server::mail::Worker::new(store, mailer, clock);
+            println!("Delivering notification mail through {}", smtp.host);
+            let poll = Duration::from_secs(settings.outbox_poll_seconds);
+            Some(tokio::spawn(worker.run(poll, async { drop(worker_stopped.await) })))
+        }
+        None => {
+            println!("No SMTP server configured: notification mail stays queued in the outbox (see /admin/v1/outbox)");
+            None
+        }
+    };
     Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(30)))
         .await?;
+    let _ = stop_worker.send(());
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

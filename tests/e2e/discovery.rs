@@ -19,7 +19,7 @@ async fn discovery_documents() {
     let types = app.get("/ResourceTypes").await.expect(200);
     insta::assert_json_snapshot!("resource_types", redact(types.body));
     let schemas = app.get("/Schemas").await.expect(200);
-    assert_eq!(schemas.body["totalResults"], 3);
+    assert_eq!(schemas.body["totalResults"], 5);
     insta::assert_json_snapshot!("schemas", redact(schemas.body));
     let user = app.get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User").await.expect(200);
     assert_eq!(user.body["name"], "User");
@@ -38,6 +38,14 @@ async fn what_clients_see_of_a_user_and_an_error() {
         ".meta.created" => "[time]",
         ".meta.lastModified" => "[time]",
         ".meta.location" => "[location]",
+    });
+    // The lifecycle's view, on request.
+    let ext = "urn:ietf:params:scim:schemas:extension:rollcall:2.0:User";
+    let r = app.get(&format!("/Users/{id}?attributes=userName,active,{ext}")).await.expect(200);
+    insta::assert_json_snapshot!("user_lifecycle", redact(r.body), {
+        ".id" => "[id]",
+        ".*.invitation.expiresAt" => "[time]",
+        ".*.invitation.sentAt" => "[time]",
     });
     let r = app.post("/Users", serde_json::json!({"userName": "SNAP"})).await.expect(409);
     insta::assert_json_snapshot!("conflict", r.body);

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real application on a real SQLite database per test, over
 //! in-process HTTP. One binary so that everything links once.
 
+mod admin_api;
 mod agent;
 mod bulk;
 mod conformance;
@@ -9,7 +10,11 @@ mod errors;
 mod etags;
 mod filters;
 mod groups;
+mod lifecycle;
+mod mail;
 mod patch;
+mod projects;
+mod scim_lifecycle;
 mod tenancy;
 mod users;
 mod wire;

@@ -7,12 +7,14 @@
 //! in the `e2e_postgres` test binary (see [`postgres`]): the same tests run on both.
 
 pub mod postgres;
+pub mod smtp;
 
 use std::sync::Arc;
 
 use poem::http::{HeaderMap, Method};
 use poem::test::TestClient;
 use poem::{EndpointExt, Response};
+use scim_server::domain::clock::ManualClock;
 use scim_server::domain::store::Store;
 use scim_server::domain::tenant;
 use scim_server::{build_app, storage, AppState};
@@ -45,6 +47,8 @@ impl Reply {
 
 pub struct TestApp {
     pub client: TestClient<App>,
+    /// The app's clock: tests move it instead of sleeping.
+    pub clock: Arc<ManualClock>,
     pub store: Arc<dyn Store>,
     pub token: String,
     /// The database URL (`sqlite://…` or `postgres://…`).
@@ -92,8 +96,11 @@ impl TestApp {
     }
 
     fn with_store(store: Arc<dyn Store>, token: String, url: String, scratch: Scratch) -> Self {
-        let app = build_app(Arc::new(AppState::new(store.clone()))).boxed();
-        Self { client: TestClient::new(app), store, token, url, _scratch: scratch }
+        let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+        let mut state = AppState::new(store.clone());
+        state.clock = clock.clone();
+        let app = build_app(Arc::new(state)).boxed();
+        Self { client: TestClient::new(app), clock, store, token, url, _scratch: scratch }
     }
 
     /// Another connection pool on this app's database, as a second server replica has.
@@ -144,10 +151,12 @@ impl TestApp {
         token: Option<&str>,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let uri = if path.starts_with('/') && !path.starts_with("/scim/v2") && !path.starts_with("/healthz") {
-            format!("/scim/v2{path}")
+        let direct = ["/scim/v2", "/healthz", "/admin", "/auth"].iter().any(|p| path.starts_with(p));
+        let uri = if path.starts_with('/') && !direct { format!("/scim/v2{path}") } else { path.to_owned() };
+        let media = if path.starts_with("/admin") || path.starts_with("/auth") {
+            "application/json"
         } else {
-            path.to_owned()
+            "application/scim+json"
         };
         let mut req = self.client.request(method, uri);
         if let Some(token) = token {
@@ -157,7 +166,7 @@ impl TestApp {
             req = req.header(*k, *v);
         }
         if let Some(body) = body {
-            req = req.content_type("application/scim+json").body(body.to_string());
+            req = req.content_type(media).body(body.to_string());
         }
         let response = req.send().await.0;
         let status = response.status().as_u16();
@@ -166,6 +175,48 @@ impl TestApp {
         let body =
             if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         Reply { status, headers, body }
+    }
+
+    /// Calls the admin API (`path` under `/admin/v1`) as the default tenant.
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.send(method, &format!("/admin/v1{path}"), body, Some(&self.token), &[]).await
+    }
+
+    /// Sends a CSV body to the admin API.
+    pub async fn admin_csv(&self, path: &str, csv: &str) -> Reply {
+        let req = self
+            .client
+            .post(format!("/admin/v1{path}"))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .content_type("text/plain")
+            .body(csv.to_owned());
+        let response = req.send().await.0;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.into_body().into_string().await.expect("body");
+        Reply { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+    }
+
+    /// A mail delivery worker for this app's outbox, sending to `smtp`.
+    pub fn mail_worker(&self, smtp: &smtp::SmtpReceiver) -> scim_server::mail::Worker {
+        let settings = scim_server::mail::SmtpSettings {
+            host: "127.0.0.1".into(),
+            port: Some(smtp.port),
+            tls: scim_server::mail::SmtpTls::None,
+            username: None,
+            password: None,
+            from: "Rollcall <no-reply@rollcall.test>".into(),
+        };
+        let mailer = scim_server::mail::Mailer::new(&settings).expect("mailer");
+        scim_server::mail::Worker::new(self.store.clone(), mailer, self.clock.clone())
+    }
+
+    /// A second in-process app on another connection pool to this database (another
+    /// replica), sharing this app's clock.
+    pub async fn replica(&self) -> TestClient<App> {
+        let mut state = AppState::new(self.replica_store().await);
+        state.clock = self.clock.clone();
+        TestClient::new(build_app(Arc::new(state)).boxed())
     }
 
     /// Creates a user and answers its id.

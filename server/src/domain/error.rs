@@ -35,9 +35,79 @@ pub enum Error {
     /// `If-Match` named a version that is no longer current (412).
     #[error("the resource has changed since the version given in If-Match")]
     VersionMismatch,
+    /// A rule of the people lifecycle refused the operation; nothing was changed. The admin
+    /// API answers `code`; SCIM maps each refusal to a status in `protocol::error`.
+    #[error("{message}")]
+    Refused { code: Refusal, message: String },
     /// The database failed; the cause is logged, never sent (500).
     #[error("internal storage error")]
     Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn refused(code: Refusal, message: impl Into<String>) -> Self {
+        Self::Refused { code, message: message.into() }
+    }
+}
+
+/// Why a lifecycle rule refused an operation. Each has a stable machine-readable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The state machine has no such move from the person's state.
+    IllegalTransition,
+    /// The tenant's seat limit would be exceeded.
+    SeatLimit,
+    /// The tenant would be left without an admin.
+    LastAdmin,
+    /// Another person of the tenant has this e-mail.
+    EmailTaken,
+    /// A user needs an e-mail (to be invited, to sign in).
+    EmailRequired,
+    /// No company role by that name.
+    UnknownRole,
+    /// No permission by that name.
+    UnknownPermission,
+    /// The person's role may not be granted this permission.
+    PermissionNotAllowed,
+    /// The role is still held by someone, or is built in.
+    RoleInUse,
+    /// A project owner needs the `team_and_users` permission.
+    OwnerNeedsPermission,
+    /// The grant came from a group binding: change the group, not the person.
+    GrantedByGroup,
+    /// A sign-up, reset or join link that does not exist or was already used.
+    LinkInvalid,
+    /// A link past its expiry.
+    LinkExpired,
+    /// This person may not sign in (contact, archived, not yet accepted, wrong password).
+    SignInRefused,
+}
+
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::IllegalTransition => "illegal_transition",
+            Self::SeatLimit => "seat_limit_reached",
+            Self::LastAdmin => "last_admin",
+            Self::EmailTaken => "email_taken",
+            Self::EmailRequired => "email_required",
+            Self::UnknownRole => "unknown_role",
+            Self::UnknownPermission => "unknown_permission",
+            Self::PermissionNotAllowed => "permission_not_allowed",
+            Self::RoleInUse => "role_in_use",
+            Self::OwnerNeedsPermission => "owner_needs_team_and_users",
+            Self::GrantedByGroup => "granted_by_group",
+            Self::LinkInvalid => "link_invalid",
+            Self::LinkExpired => "link_expired",
+            Self::SignInRefused => "sign_in_refused",
+        }
+    }
+}
+
+impl From<super::lifecycle::IllegalTransition> for Error {
+    fn from(e: super::lifecycle::IllegalTransition) -> Self {
+        Self::refused(Refusal::IllegalTransition, e.to_string())
+    }
+}

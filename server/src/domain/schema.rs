@@ -151,6 +151,12 @@ const fn read_only(attr: AttrDef) -> AttrDef {
     AttrDef { mutability: Mutability::ReadOnly, ..attr }
 }
 
+/// Read-only and returned only when asked for by name (`attributes=`): computed by the
+/// lifecycle, not stored with the resource.
+const fn on_request(attr: AttrDef) -> AttrDef {
+    AttrDef { mutability: Mutability::ReadOnly, returned: Returned::Request, ..attr }
+}
+
 const fn canonical(attr: AttrDef, values: &'static [&'static str]) -> AttrDef {
     AttrDef { canonical_values: values, ..attr }
 }
@@ -209,7 +215,10 @@ pub static USER_ATTRIBUTES: &[AttrDef] = &[
     string("nickName", "The casual way to address the user in real life."),
     reference("profileUrl", "A fully qualified URL pointing to a page representing the User's online profile.", &["external"]),
     string("title", "The user's title, such as \"Vice President\"."),
-    string("userType", "Used to identify the relationship between the organization and the user."),
+    canonical(
+        string("userType", "Used to identify the relationship between the organization and the user."),
+        &["Employee", "Contractor", "Client"],
+    ),
     string("preferredLanguage", "Indicates the User's preferred written or spoken language."),
     string("locale", "Used to indicate the User's default location for purposes of localizing items."),
     string("timezone", "The User's time zone in the 'Olson' time zone database format."),
@@ -249,8 +258,11 @@ pub static USER_ATTRIBUTES: &[AttrDef] = &[
     )),
     multi(complex(
         "roles",
-        "A list of roles for the User.",
-        multi_valued_subs!(string("value", "The value of a role."), &[]),
+        "A list of roles for the User; the primary value is the company role.",
+        multi_valued_subs!(
+            canonical(string("value", "The value of a role."), &["admin", "project_creator", "member"]),
+            &[]
+        ),
     )),
     multi(complex(
         "x509Certificates",
@@ -366,10 +378,77 @@ pub static ENTERPRISE_SCHEMA: SchemaDef = SchemaDef {
 pub static GROUP_SCHEMA: SchemaDef =
     SchemaDef { id: CORE_GROUP, name: "Group", description: "Group", attributes: GROUP_ATTRIBUTES };
 
-static USER_EXTENSIONS: &[&SchemaDef] = &[&ENTERPRISE_SCHEMA];
+const INVITATION_SUBS: &[AttrDef] = &[
+    read_only(canonical(
+        string("status", "The invitation's status, derived: `not_accepted` once the sign-up link has expired."),
+        &["unsent", "pending", "not_accepted", "accepted"],
+    )),
+    read_only(of_type(AttrType::DateTime, "expiresAt", "When the current sign-up link stops working.")),
+    read_only(of_type(AttrType::DateTime, "sentAt", "When the current sign-up link was sent.")),
+];
+
+const PROJECT_SUBS: &[AttrDef] = &[
+    read_only(string("value", "The project's id.")),
+    read_only(string("display", "The project's name.")),
+    read_only(canonical(string("role", "The person's role in the project."), &["participant", "owner"])),
+    multi(read_only(string("permissions", "Extra permissions in the project."))),
+];
+
+/// The Rollcall User extension: the lifecycle as SCIM sees it. Everything but `partner` is
+/// read-only and returned on request (`attributes=urn:…:rollcall:2.0:User`): roles and
+/// permissions change through `roles` and the admin API, states through `active` and the
+/// tenant's policies.
+pub static ROLLCALL_USER_ATTRIBUTES: &[AttrDef] = &[
+    on_request(canonical(
+        string("state", "The person's lifecycle state."),
+        &["invited", "active", "contact", "deleted"],
+    )),
+    on_request(complex("invitation", "The person's invitation, while invited.", INVITATION_SUBS)),
+    on_request(canonical(
+        string("companyRole", "The company role in force (the primary value of `roles`, or a group binding's)."),
+        &["admin", "project_creator", "member"],
+    )),
+    multi(on_request(string("permissions", "Every company permission the person has: the role's and extra ones."))),
+    of_type(AttrType::Boolean, "partner", "Partners never take a seat."),
+    on_request(of_type(AttrType::Boolean, "seat", "Whether the person takes a paid seat.")),
+    multi(on_request(complex("projects", "The projects the person is a member of.", PROJECT_SUBS))),
+];
+
+const BINDING_SUBS: &[AttrDef] = &[
+    read_only(string("value", "The project's id.")),
+    read_only(string("display", "The project's name.")),
+    read_only(canonical(string("role", "The project role the group's members get."), &["participant", "owner"])),
+];
+
+/// The Rollcall Group extension: what the group is bound to (set through the admin API).
+/// Every group carries it, empty when unbound.
+pub static ROLLCALL_GROUP_ATTRIBUTES: &[AttrDef] = &[
+    multi(read_only(complex("projects", "Projects the group's members are members of.", BINDING_SUBS))),
+    read_only(string("companyRole", "The company role the group's members get.")),
+];
+
+pub const ROLLCALL_USER: &str = "urn:ietf:params:scim:schemas:extension:rollcall:2.0:User";
+pub const ROLLCALL_GROUP: &str = "urn:ietf:params:scim:schemas:extension:rollcall:2.0:Group";
+
+pub static ROLLCALL_USER_SCHEMA: SchemaDef = SchemaDef {
+    id: ROLLCALL_USER,
+    name: "RollcallUser",
+    description: "Rollcall person lifecycle",
+    attributes: ROLLCALL_USER_ATTRIBUTES,
+};
+pub static ROLLCALL_GROUP_SCHEMA: SchemaDef = SchemaDef {
+    id: ROLLCALL_GROUP,
+    name: "RollcallGroup",
+    description: "Rollcall group bindings",
+    attributes: ROLLCALL_GROUP_ATTRIBUTES,
+};
+
+static USER_EXTENSIONS: &[&SchemaDef] = &[&ENTERPRISE_SCHEMA, &ROLLCALL_USER_SCHEMA];
+static GROUP_EXTENSIONS: &[&SchemaDef] = &[&ROLLCALL_GROUP_SCHEMA];
 
 /// Every schema served by `/Schemas`, in a stable order.
-pub static ALL_SCHEMAS: &[&SchemaDef] = &[&USER_SCHEMA, &ENTERPRISE_SCHEMA, &GROUP_SCHEMA];
+pub static ALL_SCHEMAS: &[&SchemaDef] =
+    &[&USER_SCHEMA, &ENTERPRISE_SCHEMA, &ROLLCALL_USER_SCHEMA, &GROUP_SCHEMA, &ROLLCALL_GROUP_SCHEMA];
 
 /// The two resource types this server serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -411,7 +490,7 @@ impl ResourceType {
     pub fn extensions(self) -> &'static [&'static SchemaDef] {
         match self {
             Self::User => USER_EXTENSIONS,
-            Self::Group => &[],
+            Self::Group => GROUP_EXTENSIONS,
         }
     }
 

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 
+use super::people_store::PeopleStore;
 use super::resource::{ListQuery, Mutation, NewResource, Page, Precondition, StoredResource, TenantId};
 use super::schema::ResourceType;
 use super::tenant::{Tenant, TokenInfo, TokenRecord};
@@ -10,6 +11,9 @@ use super::Result;
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// The people lifecycle's storage, on the same database.
+    fn people(&self) -> &dyn PeopleStore;
+
     /// Whether the database answers (for `/healthz`).
     async fn ping(&self) -> Result<()>;
 

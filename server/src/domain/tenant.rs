@@ -17,15 +17,18 @@ pub enum Scope {
     ScimRead,
     /// Create, change and delete SCIM resources.
     ScimWrite,
+    /// Use the admin API (`/admin/v1`): people's lifecycle, roles, projects, policies.
+    Admin,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 2] = [Scope::ScimRead, Scope::ScimWrite];
+    pub const ALL: [Scope; 3] = [Scope::ScimRead, Scope::ScimWrite, Scope::Admin];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ScimRead => "scim:read",
             Self::ScimWrite => "scim:write",
+            Self::Admin => "admin",
         }
     }
 
@@ -33,7 +36,7 @@ impl Scope {
         Self::ALL
             .into_iter()
             .find(|scope| scope.as_str() == s)
-            .ok_or_else(|| Error::InvalidValue(format!("unknown scope `{s}` (known: scim:read, scim:write)")))
+            .ok_or_else(|| Error::InvalidValue(format!("unknown scope `{s}` (known: scim:read, scim:write, admin)")))
     }
 }
 

@@ -63,6 +63,16 @@ pub async fn authenticate(
     req: &Request,
     scope: Scope,
 ) -> Result<TenantId, ScimError> {
+    Ok(authorize(store, cache, req, scope).await?.tenant)
+}
+
+/// As [`authenticate`], answering the whole token record (the audit log names the token).
+pub async fn authorize(
+    store: &Arc<dyn Store>,
+    cache: &TokenCache,
+    req: &Request,
+    scope: Scope,
+) -> Result<TokenRecord, ScimError> {
     let header = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
     let presented = match header.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
@@ -90,11 +100,12 @@ pub async fn authenticate(
     }
     if touch {
         let store = store.clone();
+        let id = record.id.clone();
         tokio::spawn(async move {
-            if let Err(e) = store.touch_token(&record.id).await {
+            if let Err(e) = store.touch_token(&id).await {
                 tracing::warn!(error = %e, "could not record token use");
             }
         });
     }
-    Ok(record.tenant)
+    Ok(record)
 }

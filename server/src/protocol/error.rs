@@ -5,7 +5,7 @@ use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::domain::Error;
+use crate::domain::{Error, Refusal};
 
 use super::SCIM_MEDIA_TYPE;
 
@@ -51,6 +51,22 @@ impl From<Error> for ScimError {
             Error::Uniqueness(_) => Self::new(StatusCode::CONFLICT, Some("uniqueness"), detail),
             Error::NotFound(_) => Self::not_found(detail),
             Error::VersionMismatch => Self::new(StatusCode::PRECONDITION_FAILED, None, detail),
+            // A full seat count is a quota, not a conflict with another resource: 403, as
+            // for any operation the tenant is not allowed to do; clients show the detail.
+            Error::Refused { code: Refusal::SeatLimit, .. } => Self::new(StatusCode::FORBIDDEN, None, detail),
+            Error::Refused { code: Refusal::EmailTaken, .. } => {
+                Self::new(StatusCode::CONFLICT, Some("uniqueness"), detail)
+            }
+            Error::Refused {
+                code:
+                    Refusal::UnknownRole
+                    | Refusal::UnknownPermission
+                    | Refusal::PermissionNotAllowed
+                    | Refusal::EmailRequired
+                    | Refusal::OwnerNeedsPermission,
+                ..
+            } => Self::bad_request("invalidValue", detail),
+            Error::Refused { .. } => Self::new(StatusCode::CONFLICT, None, detail),
             Error::Storage(cause) => {
                 tracing::error!(error = %cause, "storage failure");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, None, "internal server error")

@@ -7,6 +7,7 @@ pub mod error;
 pub mod filter;
 pub mod http;
 pub mod patch;
+pub mod people;
 pub mod projection;
 pub mod query;
 pub mod render;
@@ -16,6 +17,7 @@ pub mod search;
 
 use std::sync::Arc;
 
+use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::store::Store;
 
 /// The media type of every SCIM answer (RFC 7644 §3.1).
@@ -40,10 +42,22 @@ pub struct AppState {
     pub limits: Limits,
     /// The SCIM base URL to put in `meta.location`, when the Host header is not to be trusted.
     pub public_url: Option<String>,
+    /// Where the links in mails point (`<app_url>/auth/signup/…`); from the Host header
+    /// when unset.
+    pub app_url: Option<String>,
+    /// Every expiry (sign-up links, reset links) is judged by this clock.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, tokens: auth::TokenCache::default(), limits: Limits::default(), public_url: None }
+        Self {
+            store,
+            tokens: auth::TokenCache::default(),
+            limits: Limits::default(),
+            public_url: None,
+            app_url: None,
+            clock: Arc::new(SystemClock),
+        }
     }
 }

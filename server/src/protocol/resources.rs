@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use poem::http::StatusCode;
 use poem::{IntoResponse, Request, Response};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::domain::normalize::{normalize, Normalized};
 use crate::domain::patch::{self, MemberOp};
-use crate::domain::resource::{NewResource, StoredResource};
+use crate::domain::people_scim;
+use crate::domain::resource::{NewResource, StoredResource, TenantId};
 use crate::domain::schema::ResourceType;
 use crate::domain::tenant::Scope;
 use crate::domain::Error;
@@ -20,7 +21,7 @@ use super::http::{base_url, json_body, precondition, resource_response};
 use super::patch::parse_patch_request;
 use super::query::{projection_from_query, Projection};
 use super::render::{etag, location, render};
-use super::{auth, projection, AppState};
+use super::{auth, people, projection, AppState};
 
 type Answer = Result<Response, ScimError>;
 
@@ -32,9 +33,32 @@ pub fn id_param(req: &Request) -> String {
 
 /// Renders a resource with the client's projection.
 pub fn present(res: &StoredResource, base: &str, proj: &Projection) -> Value {
+    present_with(res, base, proj, None)
+}
+
+/// Renders a resource with the lifecycle's overlay (see `people::overlays`), then projects.
+pub fn present_with(
+    res: &StoredResource,
+    base: &str,
+    proj: &Projection,
+    overlay: Option<&Map<String, Value>>,
+) -> Value {
     let mut body = render(res, base);
+    people::apply_overlay(&mut body, overlay);
     projection::apply(res.resource_type, &mut body, proj);
     Value::Object(body)
+}
+
+/// Renders one resource with its overlay.
+async fn present_one(
+    state: &AppState,
+    tenant: &TenantId,
+    res: &StoredResource,
+    base: &str,
+    proj: &Projection,
+) -> Result<Value, ScimError> {
+    let overlays = people::overlays(state, tenant, std::slice::from_ref(res), proj).await?;
+    Ok(present_with(res, base, proj, overlays.get(&res.id)))
 }
 
 /// The password is write-only and this server does not keep it (see ServiceProviderConfig).
@@ -43,13 +67,25 @@ fn strip_write_only(data: &mut serde_json::Map<String, Value>) {
 }
 
 pub async fn create(state: Arc<AppState>, mut req: Request, rt: ResourceType) -> Answer {
-    let tenant = auth::authenticate(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
+    let token = auth::authorize(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
+    let tenant = token.tenant.clone();
     let body = json_body(&mut req, state.limits.max_body_bytes).await?;
     let Normalized { mut data, members } = normalize(rt, &body)?;
     strip_write_only(&mut data);
-    let created = state.store.create(&tenant, rt, NewResource { data, members }).await?;
+    people::mark_group_extension(&mut data, people::declared_group_extension(rt, &body));
+    let created = match rt {
+        // A person is created (or an archived one restored) by the lifecycle, by policy.
+        ResourceType::User => {
+            let ctx = people::context(&state, &req, &token).await?;
+            let mut tx = state.store.people().begin(&tenant).await?;
+            let person = people_scim::create(tx.as_mut(), &ctx, data).await?;
+            tx.commit().await?;
+            people::resource_of(&person)
+        }
+        ResourceType::Group => state.store.create(&tenant, rt, NewResource { data, members }).await?,
+    };
     let base = base_url(&req, state.public_url.as_deref());
-    let body = present(&created, &base, &projection_from_query(req.uri().query()));
+    let body = present_one(&state, &tenant, &created, &base, &projection_from_query(req.uri().query())).await?;
     let loc = location(&base, rt, &created.id);
     Ok(resource_response(StatusCode::CREATED, &body, &etag(created.meta.version), Some(&loc)))
 }
@@ -69,15 +105,16 @@ pub async fn get(state: Arc<AppState>, req: Request, rt: ResourceType, id: Strin
     if condition.if_none_match.is_some_and(|s| s.contains(found.meta.version)) {
         return Ok(Response::builder().status(StatusCode::NOT_MODIFIED).header("ETag", tag).finish());
     }
-    let body = present(&found, &base_url(&req, state.public_url.as_deref()), &proj);
+    let body = present_one(&state, &tenant, &found, &base_url(&req, state.public_url.as_deref()), &proj).await?;
     Ok(resource_response(StatusCode::OK, &body, &tag, None))
 }
 
 pub async fn replace(state: Arc<AppState>, mut req: Request, rt: ResourceType, id: String) -> Answer {
-    let tenant = auth::authenticate(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
+    let token = auth::authorize(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
     let body = json_body(&mut req, state.limits.max_body_bytes).await?;
     let Normalized { mut data, members } = normalize(rt, &body)?;
     strip_write_only(&mut data);
+    people::mark_group_extension(&mut data, people::declared_group_extension(rt, &body));
     let mutation: crate::domain::resource::Mutation = Box::new(move |current| {
         *current = data;
         // PUT replaces every attribute (RFC 7644 §3.5.1), members included.
@@ -86,38 +123,66 @@ pub async fn replace(state: Arc<AppState>, mut req: Request, rt: ResourceType, i
             ResourceType::User => Vec::new(),
         })
     });
-    write(&state, &req, &tenant, rt, &id, mutation).await
+    write(&state, &req, &token, rt, &id, mutation).await
 }
 
 pub async fn patch(state: Arc<AppState>, mut req: Request, rt: ResourceType, id: String) -> Answer {
-    let tenant = auth::authenticate(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
+    let token = auth::authorize(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
     let body = json_body(&mut req, state.limits.max_body_bytes).await?;
     let ops = parse_patch_request(&body)?;
+    let marker = people::declared_group_extension_by_patch(rt, &body);
     let mutation: crate::domain::resource::Mutation = Box::new(move |data| {
         let member_ops = patch::apply(rt, data, &ops)?;
         strip_write_only(data);
+        people::mark_group_extension(data, marker);
         Ok(member_ops)
     });
-    write(&state, &req, &tenant, rt, &id, mutation).await
+    write(&state, &req, &token, rt, &id, mutation).await
 }
 
 async fn write(
     state: &AppState,
     req: &Request,
-    tenant: &crate::domain::resource::TenantId,
+    token: &crate::domain::tenant::TokenRecord,
     rt: ResourceType,
     id: &str,
     mutation: crate::domain::resource::Mutation,
 ) -> Answer {
+    let tenant = &token.tenant;
     let proj = projection_from_query(req.uri().query());
     let with_relations = projection::wants_relations(rt, &proj);
-    let updated = state.store.update(tenant, rt, id, &precondition(req), mutation, with_relations).await?;
-    let body = present(&updated, &base_url(req, state.public_url.as_deref()), &proj);
+    let updated = match rt {
+        // What changed in `active`, `roles`, `userType` and `partner` is a lifecycle move.
+        ResourceType::User => {
+            let ctx = people::context(state, req, token).await?;
+            let mut tx = state.store.people().begin(tenant).await?;
+            let person = people_scim::update(tx.as_mut(), &ctx, id, &precondition(req), mutation).await?;
+            tx.commit().await?;
+            let mut res = people::resource_of(&person);
+            if with_relations {
+                if let Some(found) = state.store.get(tenant, rt, id, true).await? {
+                    res.groups = found.groups;
+                }
+            }
+            res
+        }
+        ResourceType::Group => state.store.update(tenant, rt, id, &precondition(req), mutation, with_relations).await?,
+    };
+    let body = present_one(state, tenant, &updated, &base_url(req, state.public_url.as_deref()), &proj).await?;
     Ok(resource_response(StatusCode::OK, &body, &etag(updated.meta.version), None))
 }
 
 pub async fn delete(state: Arc<AppState>, req: Request, rt: ResourceType, id: String) -> Answer {
-    let tenant = auth::authenticate(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
-    state.store.delete(&tenant, rt, &id, &precondition(&req)).await?;
+    let token = auth::authorize(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
+    match rt {
+        // DELETE archives the person: restorable, with an audit entry and a notification.
+        ResourceType::User => {
+            let ctx = people::context(&state, &req, &token).await?;
+            let mut tx = state.store.people().begin(&token.tenant).await?;
+            people_scim::delete(tx.as_mut(), &ctx, &id, &precondition(&req)).await?;
+            tx.commit().await?;
+        }
+        ResourceType::Group => state.store.delete(&token.tenant, rt, &id, &precondition(&req)).await?,
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

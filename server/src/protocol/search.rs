@@ -17,7 +17,7 @@ use super::discovery::RESOURCE_TYPES;
 use super::error::ScimError;
 use super::http::{base_url, json_body, scim_json};
 use super::query::{list_from_body, list_from_query, ListParams};
-use super::resources::present;
+use super::resources::present_with;
 use super::{auth, projection, AppState};
 
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -141,7 +141,10 @@ async fn answer(
         }
     }
     let base = base_url(req, state.public_url.as_deref());
-    let resources: Vec<Value> = found.iter().map(|r| present(r, &base, &params.projection)).collect();
+    // The lifecycle's attributes of the people on this page, in one query.
+    let overlays = super::people::overlays(state, tenant, &found, &params.projection).await?;
+    let resources: Vec<Value> =
+        found.iter().map(|r| present_with(r, &base, &params.projection, overlays.get(&r.id))).collect();
     let body = json!({
         "schemas": [LIST_RESPONSE],
         "totalResults": total,

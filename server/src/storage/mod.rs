@@ -2,6 +2,7 @@
 //! and the SQL they share. sqlx errors become domain errors here and go no further.
 
 pub mod dialect;
+pub mod people;
 pub mod postgres;
 pub mod rows;
 pub mod sql_filter;

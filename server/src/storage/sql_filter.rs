@@ -542,6 +542,16 @@ pub fn sort_expression<D: Dialect>(rt: ResourceType, path: &AttrPath) -> Result<
 fn resolve(rt: ResourceType, path: &AttrPath) -> Result<Target> {
     let unknown = || Error::InvalidFilter(format!("unknown attribute `{}` for {}", display(path), rt.name()));
     let resolved = rt.resolve(path.urn.as_deref(), &path.name).ok_or_else(unknown)?;
+    // The Rollcall extensions are rendered from the lifecycle, not stored in the document.
+    if resolved
+        .schema
+        .is_some_and(|s| s.id == crate::domain::schema::ROLLCALL_USER || s.id == crate::domain::schema::ROLLCALL_GROUP)
+    {
+        return Err(Error::InvalidFilter(format!(
+            "filtering on `{}` is not supported: the admin API lists people by state and role",
+            display(path)
+        )));
+    }
     let def = resolved.def;
     let sub = match &path.sub {
         Some(s) => Some(def.sub(s).ok_or_else(unknown)?),

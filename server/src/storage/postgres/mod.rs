@@ -29,6 +29,7 @@ const DEFAULT_ACQUIRE_TIMEOUT_SECS: u64 = 30;
 
 pub struct PgStore {
     pool: PgPool,
+    people: crate::storage::people::PeopleSql<sqlx::Postgres>,
 }
 
 impl PgStore {
@@ -49,7 +50,8 @@ impl PgStore {
             .await
             .map_err(db_error)?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await.map_err(|e| Error::Storage(Box::new(e)))?;
-        Ok(Self { pool })
+        let people = crate::storage::people::PeopleSql::new(pool.clone(), pool.clone());
+        Ok(Self { pool, people })
     }
 
     /// The pool, for tests that look at plans and schemas.
@@ -99,6 +101,10 @@ fn time_column(row: &PgRow, name: &str) -> Result<Option<OffsetDateTime>> {
 
 #[async_trait]
 impl Store for PgStore {
+    fn people(&self) -> &dyn crate::domain::people_store::PeopleStore {
+        &self.people
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_error)?;
         Ok(())

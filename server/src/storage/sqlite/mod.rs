@@ -26,6 +26,7 @@ use super::{db_error, timefmt};
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    people: crate::storage::people::PeopleSql<sqlx::Sqlite>,
 }
 
 impl SqliteStore {
@@ -48,7 +49,8 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await.map_err(db_error)?
         };
-        Ok(Self { writer, reader })
+        let people = crate::storage::people::PeopleSql::new(writer.clone(), reader.clone());
+        Ok(Self { writer, reader, people })
     }
 
     /// The writer's pool, for tests that look at the schema.
@@ -76,6 +78,10 @@ fn time_column(row: &sqlx::sqlite::SqliteRow, name: &str) -> Result<Option<Offse
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn people(&self) -> &dyn crate::domain::people_store::PeopleStore {
+        &self.people
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db_error)?;
         Ok(())

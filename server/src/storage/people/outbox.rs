@@ -1,0 +1,130 @@
+//! The notification outbox. Messages are written in the transaction of the change they
+//! announce; the delivery worker claims due ones with a lease (`locked_until`), in one
+//! statement that on PostgreSQL skips rows another replica is claiming (`SKIP LOCKED`).
+//! A worker that dies mid-delivery only delays its messages until the lease runs out.
+
+use sqlx::Pool;
+use time::{Duration, OffsetDateTime};
+
+use crate::domain::notify::{OutboxMessage, OutboxQuery};
+use crate::domain::Result;
+use crate::storage::db_error;
+
+use super::query::{opt_time, req_text, req_time, Sql};
+use super::tx::SqlTx;
+use super::Backend;
+
+const COLUMNS: &str = "tenant_id, id, user_id, kind, recipient, subject, body, created_at, attempts, next_attempt_at, \
+                       sent_at, last_error";
+
+fn decode<D: Backend>(r: &<D as sqlx::Database>::Row) -> Result<OutboxMessage> {
+    Ok(OutboxMessage {
+        tenant: req_text::<D>(r, 0)?,
+        id: req_text::<D>(r, 1)?,
+        person: D::text(r, 2)?,
+        kind: req_text::<D>(r, 3)?,
+        recipient: req_text::<D>(r, 4)?,
+        subject: req_text::<D>(r, 5)?,
+        body: req_text::<D>(r, 6)?,
+        created_at: req_time::<D>(r, 7)?,
+        attempts: D::int(r, 8)?.unwrap_or(0),
+        next_attempt_at: req_time::<D>(r, 9)?,
+        sent_at: opt_time::<D>(r, 10)?,
+        last_error: D::text(r, 11)?,
+    })
+}
+
+pub async fn enqueue<D: Backend>(tx: &mut SqlTx<D>, m: &OutboxMessage) -> Result<()> {
+    Sql::<D>::new(&format!("INSERT INTO outbox ({COLUMNS}) VALUES ("))
+        .text(tx.tenant.clone())
+        .sql(", ")
+        .text(m.id.clone())
+        .sql(", ")
+        .opt_text(m.person.clone())
+        .sql(", ")
+        .text(m.kind.clone())
+        .sql(", ")
+        .text(m.recipient.clone())
+        .sql(", ")
+        .text(m.subject.clone())
+        .sql(", ")
+        .text(m.body.clone())
+        .sql(", ")
+        .time(m.created_at)
+        .sql(", 0, ")
+        .time(m.next_attempt_at)
+        .sql(", NULL, NULL)")
+        .run(tx.conn())
+        .await?;
+    Ok(())
+}
+
+pub async fn list<D: Backend>(tx: &mut SqlTx<D>, q: &OutboxQuery) -> Result<Vec<OutboxMessage>> {
+    let mut s = Sql::<D>::new(&format!("SELECT {COLUMNS} FROM outbox WHERE tenant_id = ")).text(tx.tenant.clone());
+    match q.sent {
+        Some(true) => s = s.sql(" AND sent_at IS NOT NULL"),
+        Some(false) => s = s.sql(" AND sent_at IS NULL"),
+        None => {}
+    }
+    if let Some(p) = &q.person {
+        s = s.sql(" AND user_id = ").text(p.clone());
+    }
+    let rows = s.sql(" ORDER BY id DESC LIMIT ").int(i64::try_from(q.limit).unwrap_or(100)).rows(tx.conn()).await?;
+    rows.iter().map(decode::<D>).collect()
+}
+
+pub async fn claim<D: Backend>(
+    pool: &Pool<D>,
+    now: OffsetDateTime,
+    lease: Duration,
+    limit: u32,
+) -> Result<Vec<OutboxMessage>> {
+    let mut conn = pool.acquire().await.map_err(db_error)?;
+    let rows = Sql::<D>::new("UPDATE outbox SET locked_until = ")
+        .time(now + lease)
+        .sql(", attempts = attempts + 1 WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ")
+        .time(now)
+        .sql(" AND (locked_until IS NULL OR locked_until <= ")
+        .time(now)
+        .sql(") ORDER BY next_attempt_at, id LIMIT ")
+        .int(i64::from(limit))
+        .sql(D::SKIP_LOCKED)
+        .sql(&format!(") RETURNING {COLUMNS}"))
+        .rows(&mut conn)
+        .await?;
+    rows.iter().map(decode::<D>).collect()
+}
+
+pub async fn sent<D: Backend>(pool: &Pool<D>, tenant: &str, id: &str, at: OffsetDateTime) -> Result<()> {
+    let mut conn = pool.acquire().await.map_err(db_error)?;
+    Sql::<D>::new("UPDATE outbox SET sent_at = ")
+        .time(at)
+        .sql(", locked_until = NULL, last_error = NULL WHERE tenant_id = ")
+        .text(tenant)
+        .sql(" AND id = ")
+        .text(id)
+        .run(&mut conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn failed<D: Backend>(
+    pool: &Pool<D>,
+    tenant: &str,
+    id: &str,
+    error: &str,
+    retry_at: OffsetDateTime,
+) -> Result<()> {
+    let mut conn = pool.acquire().await.map_err(db_error)?;
+    Sql::<D>::new("UPDATE outbox SET locked_until = NULL, next_attempt_at = ")
+        .time(retry_at)
+        .sql(", last_error = ")
+        .text(error.chars().take(500).collect::<String>())
+        .sql(" WHERE tenant_id = ")
+        .text(tenant)
+        .sql(" AND id = ")
+        .text(id)
+        .run(&mut conn)
+        .await?;
+    Ok(())
+}

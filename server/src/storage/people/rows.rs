@@ -1,0 +1,441 @@
+//! People: the `users` row (the SCIM document and its indexed copies, `state`) and the
+//! `people` row beside it (the profile). Both are written together, with the e-mail index.
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::domain::lifecycle::{Invitation, State, UserType};
+use crate::domain::people::{GroupRole, NewPerson, PeopleQuery, Person};
+use crate::domain::schema::ResourceType;
+use crate::domain::{Error, Result};
+use crate::storage::rows::Columns;
+
+use super::query::{opt_time, req_text, req_time, Sql};
+use super::tx::SqlTx;
+use super::Backend;
+
+/// The role a group binding gives the person of row `u` (by precedence), with the group:
+/// `"<role> <group id>"` (role names have no spaces).
+const GROUP_ROLE: &str = "(SELECT b.company_role || ' ' || b.group_id FROM group_role_bindings b \
+     JOIN group_members m ON m.tenant_id = b.tenant_id AND m.group_id = b.group_id \
+     WHERE m.tenant_id = u.tenant_id AND m.member_id = u.id \
+     ORDER BY CASE b.company_role WHEN 'admin' THEN 0 WHEN 'project_creator' THEN 1 WHEN 'member' THEN 2 ELSE 3 END, \
+     b.company_role, b.group_id LIMIT 1)";
+
+fn select() -> String {
+    format!(
+        "SELECT u.id, CAST(u.data AS TEXT), u.version, u.created_at, u.updated_at, u.state, \
+         COALESCE(p.user_type, 'Employee'), COALESCE(p.partner, 0), COALESCE(p.company_role, 'member'), \
+         p.password_hash, p.invitation_sent_at, p.invitation_expires_at, {GROUP_ROLE} \
+         FROM users u LEFT JOIN people p ON p.tenant_id = u.tenant_id AND p.user_id = u.id \
+         WHERE u.tenant_id = "
+    )
+}
+
+fn decode<D: Backend>(r: &<D as sqlx::Database>::Row) -> Result<Person> {
+    let bad = |w: &str| Error::Storage(format!("unreadable {w}").into());
+    let data = match serde_json::from_str(&req_text::<D>(r, 1)?) {
+        Ok(Value::Object(map)) => map,
+        _ => return Err(bad("user document")),
+    };
+    let group_role = D::text(r, 12)?.and_then(|s| {
+        s.split_once(' ').map(|(role, group)| GroupRole { role: role.to_owned(), group_id: group.to_owned() })
+    });
+    Ok(Person {
+        id: req_text::<D>(r, 0)?,
+        data,
+        version: D::int(r, 2)?.unwrap_or(1),
+        created: req_time::<D>(r, 3)?,
+        updated: req_time::<D>(r, 4)?,
+        state: State::parse(&req_text::<D>(r, 5)?).ok_or_else(|| bad("state"))?,
+        user_type: UserType::parse(&req_text::<D>(r, 6)?).ok_or_else(|| bad("user type"))?,
+        partner: D::int(r, 7)?.unwrap_or(0) != 0,
+        role: req_text::<D>(r, 8)?,
+        group_role,
+        permissions: Vec::new(),
+        invitation: Invitation { sent_at: opt_time::<D>(r, 10)?, expires_at: opt_time::<D>(r, 11)? },
+        password_hash: D::text(r, 9)?,
+    })
+}
+
+/// Fills in the hand-granted permissions of a batch, with one query.
+async fn with_permissions<D: Backend>(tx: &mut SqlTx<D>, mut people: Vec<Person>) -> Result<Vec<Person>> {
+    if people.is_empty() {
+        return Ok(people);
+    }
+    let ids: Vec<String> = people.iter().map(|p| p.id.clone()).collect();
+    let rows = Sql::<D>::new("SELECT user_id, permission FROM person_permissions WHERE tenant_id = ")
+        .text(tx.tenant.clone())
+        .sql(" AND user_id IN ")
+        .list(&ids)
+        .sql(" ORDER BY user_id, permission")
+        .rows(tx.conn())
+        .await?;
+    for r in &rows {
+        let (user, perm) = (req_text::<D>(r, 0)?, req_text::<D>(r, 1)?);
+        if let Some(p) = people.iter_mut().find(|p| p.id == user) {
+            p.permissions.push(perm);
+        }
+    }
+    Ok(people)
+}
+
+async fn fetch<D: Backend>(tx: &mut SqlTx<D>, q: Sql<'_, D>) -> Result<Vec<Person>> {
+    let rows = q.rows(tx.conn()).await?;
+    let people = rows.iter().map(decode::<D>).collect::<Result<Vec<_>>>()?;
+    with_permissions(tx, people).await
+}
+
+pub async fn person<D: Backend>(tx: &mut SqlTx<D>, id: &str) -> Result<Option<Person>> {
+    let q = Sql::<D>::new(&select()).text(tx.tenant.clone()).sql(" AND u.id = ").text(id);
+    Ok(fetch(tx, q).await?.into_iter().next())
+}
+
+pub async fn by_user_name<D: Backend>(tx: &mut SqlTx<D>, user_name: &str) -> Result<Option<Person>> {
+    let q = Sql::<D>::new(&select())
+        .text(tx.tenant.clone())
+        .sql(" AND u.user_name_lower = ")
+        .text(user_name.to_lowercase())
+        .sql(" ORDER BY CASE WHEN u.state = 'deleted' THEN 1 ELSE 0 END, u.updated_at DESC LIMIT 1");
+    Ok(fetch(tx, q).await?.into_iter().next())
+}
+
+fn states_in(states: &[State]) -> Vec<String> {
+    states.iter().map(|s| s.as_str().to_owned()).collect()
+}
+
+pub async fn list<D: Backend>(tx: &mut SqlTx<D>, query: &PeopleQuery) -> Result<(u64, Vec<Person>)> {
+    let filter = |mut q: Sql<'static, D>, tenant: String| {
+        q = q.text(tenant.clone());
+        if let Some(ids) = &query.ids {
+            q = q.sql(" AND u.id IN ").list(ids);
+        }
+        if !query.states.is_empty() {
+            q = q.sql(" AND u.state IN ").list(&states_in(&query.states));
+        } else if !query.archived {
+            q = q.sql(" AND u.state <> 'deleted'");
+        }
+        if let Some((status, now)) = query.invitation {
+            use crate::domain::lifecycle::InvitationStatus as S;
+            q = match status {
+                S::Unsent => q.sql(" AND u.state = 'invited' AND p.invitation_expires_at IS NULL"),
+                S::Pending => q.sql(" AND u.state = 'invited' AND p.invitation_expires_at > ").time(now),
+                S::NotAccepted => q.sql(" AND u.state = 'invited' AND p.invitation_expires_at <= ").time(now),
+                S::Accepted => q.sql(" AND u.state = 'active' AND p.invitation_sent_at IS NOT NULL"),
+            };
+        }
+        if let Some(role) = &query.role {
+            q = q
+                .sql(" AND COALESCE(")
+                .sql(GROUP_ROLE)
+                .sql(", COALESCE(p.company_role, 'member')) = ")
+                .text(role.clone());
+        }
+        if let Some(text) = &query.search {
+            let like =
+                format!("%{}%", text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            // The userName, any e-mail, and the names people see (not the whole document,
+            // whose keys would match every search for "user" or "name").
+            q = q
+                .sql(" AND (u.user_name_lower LIKE ")
+                .text(like.clone())
+                .sql(" ESCAPE '\\' OR EXISTS (SELECT 1 FROM user_emails e WHERE e.tenant_id = u.tenant_id AND e.user_id = u.id AND e.value_lower LIKE ")
+                .text(like.clone())
+                .sql(" ESCAPE '\\')");
+            for keys in [&["displayName"][..], &["name", "givenName"], &["name", "familyName"], &["name", "formatted"]]
+            {
+                let expr = D::json_value("u.data", keys, crate::domain::schema::AttrType::String);
+                q = q.sql(&format!(" OR lower({expr}) LIKE ")).text(like.clone()).sql(" ESCAPE '\\'");
+            }
+            q = q.sql(")");
+        }
+        q
+    };
+    let count_sql = "SELECT count(*) FROM users u LEFT JOIN people p ON p.tenant_id = u.tenant_id AND p.user_id = u.id WHERE u.tenant_id = ";
+    let rows = filter(Sql::<D>::new(count_sql), tx.tenant.clone()).rows(tx.conn()).await?;
+    let total = rows.first().map(|r| D::int(r, 0)).transpose()?.flatten().unwrap_or(0);
+    let q = filter(Sql::<D>::new(&select()), tx.tenant.clone())
+        .sql(" ORDER BY u.id LIMIT ")
+        .int(i64::try_from(query.limit).unwrap_or(100))
+        .sql(" OFFSET ")
+        .int(i64::try_from(query.offset).unwrap_or(0));
+    let people = fetch(tx, q).await?;
+    Ok((u64::try_from(total).unwrap_or(0), people))
+}
+
+pub async fn identity_taken<D: Backend>(
+    tx: &mut SqlTx<D>,
+    user_name: &str,
+    external_id: Option<&str>,
+) -> Result<Option<&'static str>> {
+    let t = tx.tenant.clone();
+    let rows = Sql::<D>::new("SELECT 1 FROM users WHERE tenant_id = ")
+        .text(t.clone())
+        .sql(" AND user_name_lower = ")
+        .text(user_name.to_lowercase())
+        .sql(" AND state <> 'deleted'")
+        .rows(tx.conn())
+        .await?;
+    if !rows.is_empty() {
+        return Ok(Some("userName"));
+    }
+    if let Some(ext) = external_id {
+        let rows = Sql::<D>::new("SELECT 1 FROM users WHERE tenant_id = ")
+            .text(t)
+            .sql(" AND external_id = ")
+            .text(ext)
+            .sql(" AND state <> 'deleted'")
+            .rows(tx.conn())
+            .await?;
+        if !rows.is_empty() {
+            return Ok(Some("externalId"));
+        }
+    }
+    Ok(None)
+}
+
+pub async fn archived_match<D: Backend>(
+    tx: &mut SqlTx<D>,
+    user_name: &str,
+    external_id: Option<&str>,
+) -> Result<Option<String>> {
+    let mut q = Sql::<D>::new("SELECT id FROM users WHERE tenant_id = ")
+        .text(tx.tenant.clone())
+        .sql(" AND state = 'deleted' AND (user_name_lower = ")
+        .text(user_name.to_lowercase());
+    if let Some(ext) = external_id {
+        q = q.sql(" OR external_id = ").text(ext);
+    }
+    let rows = q.sql(") ORDER BY updated_at DESC LIMIT 1").rows(tx.conn()).await?;
+    rows.first().map(|r| D::text(r, 0)).transpose().map(Option::flatten)
+}
+
+async fn write_emails<D: Backend>(tx: &mut SqlTx<D>, id: &str, emails: &[String]) -> Result<()> {
+    Sql::<D>::new("DELETE FROM user_emails WHERE tenant_id = ")
+        .text(tx.tenant.clone())
+        .sql(" AND user_id = ")
+        .text(id)
+        .run(tx.conn())
+        .await?;
+    for (i, e) in emails.iter().enumerate() {
+        Sql::<D>::new("INSERT INTO user_emails (tenant_id, user_id, position, value_lower) VALUES (")
+            .text(tx.tenant.clone())
+            .sql(", ")
+            .text(id)
+            .sql(", ")
+            .int(i64::try_from(i).unwrap_or(0))
+            .sql(", ")
+            .text(e.clone())
+            .sql(")")
+            .run(tx.conn())
+            .await?;
+    }
+    Ok(())
+}
+
+async fn write_profile<D: Backend>(tx: &mut SqlTx<D>, id: &str, p: &ProfileRow<'_>) -> Result<()> {
+    let t = tx.tenant.clone();
+    Sql::<D>::new(
+        "INSERT INTO people (tenant_id, user_id, user_type, partner, company_role, password_hash, invitation_sent_at, \
+         invitation_expires_at) VALUES (",
+    )
+    .text(t.clone())
+    .sql(", ")
+    .text(id)
+    .sql(", ")
+    .text(p.user_type.as_str())
+    .sql(", ")
+    .flag(p.partner)
+    .sql(", ")
+    .text(p.role)
+    .sql(", ")
+    .opt_text(p.password_hash)
+    .sql(", ")
+    .opt_time(p.invitation.sent_at)
+    .sql(", ")
+    .opt_time(p.invitation.expires_at)
+    .sql(
+        ") ON CONFLICT (tenant_id, user_id) DO UPDATE SET user_type = excluded.user_type, partner = excluded.partner, \
+         company_role = excluded.company_role, invitation_sent_at = excluded.invitation_sent_at, \
+         invitation_expires_at = excluded.invitation_expires_at",
+    )
+    .run(tx.conn())
+    .await?;
+    Sql::<D>::new("DELETE FROM person_permissions WHERE tenant_id = ")
+        .text(t.clone())
+        .sql(" AND user_id = ")
+        .text(id)
+        .run(tx.conn())
+        .await?;
+    for perm in p.permissions {
+        Sql::<D>::new("INSERT INTO person_permissions (tenant_id, user_id, permission) VALUES (")
+            .text(t.clone())
+            .sql(", ")
+            .text(id)
+            .sql(", ")
+            .text(perm.clone())
+            .sql(")")
+            .run(tx.conn())
+            .await?;
+    }
+    Ok(())
+}
+
+struct ProfileRow<'a> {
+    user_type: UserType,
+    partner: bool,
+    role: &'a str,
+    password_hash: Option<&'a str>,
+    invitation: Invitation,
+    permissions: &'a [String],
+}
+
+fn conflict(e: Error) -> Error {
+    match e {
+        Error::Uniqueness(_) => Error::Uniqueness("a User with this userName or externalId already exists".into()),
+        other => other,
+    }
+}
+
+pub async fn insert<D: Backend>(tx: &mut SqlTx<D>, new: &NewPerson, now: OffsetDateTime) -> Result<Person> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let cols = Columns::of(ResourceType::User, &new.data)?;
+    let json = Value::Object(new.data.clone()).to_string();
+    Sql::<D>::new(
+        "INSERT INTO users (tenant_id, id, user_name, user_name_lower, external_id, active, state, data, version, \
+         created_at, updated_at) VALUES (",
+    )
+    .text(tx.tenant.clone())
+    .sql(", ")
+    .text(id.clone())
+    .sql(", ")
+    .opt_text(cols.user_name.clone())
+    .sql(", ")
+    .opt_text(cols.name_lower())
+    .sql(", ")
+    .opt_text(cols.external_id.clone())
+    .sql(", ")
+    .boolean(new.state.scim_active())
+    .sql(", ")
+    .text(new.state.as_str())
+    .sql(", ")
+    .text(json)
+    .sql(D::JSON_CAST)
+    .sql(", 1, ")
+    .time(now)
+    .sql(", ")
+    .time(now)
+    .sql(")")
+    .run(tx.conn())
+    .await
+    .map_err(conflict)?;
+    if new.state != State::Deleted {
+        write_emails(tx, &id, &cols.emails).await?;
+    }
+    let profile = ProfileRow {
+        user_type: new.user_type,
+        partner: new.partner,
+        role: &new.role,
+        password_hash: None,
+        invitation: new.invitation,
+        permissions: &new.permissions,
+    };
+    write_profile(tx, &id, &profile).await?;
+    person(tx, &id).await?.ok_or_else(|| Error::Storage("the person just written is gone".into()))
+}
+
+pub async fn save<D: Backend>(tx: &mut SqlTx<D>, p: &Person, now: OffsetDateTime) -> Result<Person> {
+    let cols = Columns::of(ResourceType::User, &p.data)?;
+    let json = Value::Object(p.data.clone()).to_string();
+    Sql::<D>::new("UPDATE users SET user_name = ")
+        .opt_text(cols.user_name.clone())
+        .sql(", user_name_lower = ")
+        .opt_text(cols.name_lower())
+        .sql(", external_id = ")
+        .opt_text(cols.external_id.clone())
+        .sql(", active = ")
+        .boolean(p.state.scim_active())
+        .sql(", state = ")
+        .text(p.state.as_str())
+        .sql(", data = ")
+        .text(json)
+        .sql(D::JSON_CAST)
+        .sql(", version = version + 1, updated_at = ")
+        .time(now)
+        .sql(" WHERE tenant_id = ")
+        .text(tx.tenant.clone())
+        .sql(" AND id = ")
+        .text(p.id.clone())
+        .run(tx.conn())
+        .await
+        .map_err(conflict)?;
+    if p.state == State::Deleted {
+        // Archived people are in no group (RFC 7644 §3.6) and free their e-mails.
+        write_emails(tx, &p.id, &[]).await?;
+        Sql::<D>::new("DELETE FROM group_members WHERE tenant_id = ")
+            .text(tx.tenant.clone())
+            .sql(" AND member_id = ")
+            .text(p.id.clone())
+            .run(tx.conn())
+            .await?;
+    } else {
+        write_emails(tx, &p.id, &cols.emails).await?;
+    }
+    let profile = ProfileRow {
+        user_type: p.user_type,
+        partner: p.partner,
+        role: &p.role,
+        password_hash: p.password_hash.as_deref(),
+        invitation: p.invitation,
+        permissions: &p.permissions,
+    };
+    write_profile(tx, &p.id, &profile).await?;
+    person(tx, &p.id).await?.ok_or_else(|| Error::Storage("the person just written is gone".into()))
+}
+
+async fn count<D: Backend>(tx: &mut SqlTx<D>, q: Sql<'_, D>) -> Result<u64> {
+    let rows = q.rows(tx.conn()).await?;
+    let n = rows.first().map(|r| D::int(r, 0)).transpose()?.flatten().unwrap_or(0);
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+pub async fn seats_used<D: Backend>(tx: &mut SqlTx<D>) -> Result<u64> {
+    let q = Sql::<D>::new(
+        "SELECT count(*) FROM users u LEFT JOIN people p ON p.tenant_id = u.tenant_id AND p.user_id = u.id \
+         WHERE u.tenant_id = ",
+    )
+    .text(tx.tenant.clone())
+    .sql(" AND u.state IN ('invited', 'active') AND COALESCE(p.user_type, 'Employee') <> 'Client' AND COALESCE(p.partner, 0) = 0");
+    count(tx, q).await
+}
+
+pub async fn admins_other_than<D: Backend>(tx: &mut SqlTx<D>, id: &str) -> Result<u64> {
+    // The group-role text is "<role> <group>": append a space to the hand-set role so that
+    // both compare as "admin %".
+    let q = Sql::<D>::new(
+        "SELECT count(*) FROM users u LEFT JOIN people p ON p.tenant_id = u.tenant_id AND p.user_id = u.id \
+         WHERE u.tenant_id = ",
+    )
+    .text(tx.tenant.clone())
+    .sql(" AND u.id <> ")
+    .text(id)
+    .sql(" AND u.state IN ('invited', 'active') AND COALESCE(")
+    .sql(GROUP_ROLE)
+    .sql(", COALESCE(p.company_role, 'member') || ' ') LIKE 'admin %'");
+    count(tx, q).await
+}
+
+pub async fn email_taken<D: Backend>(tx: &mut SqlTx<D>, email: &str, except: &str) -> Result<bool> {
+    let rows = Sql::<D>::new(
+        "SELECT 1 FROM user_emails e JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id WHERE e.tenant_id = ",
+    )
+    .text(tx.tenant.clone())
+    .sql(" AND e.value_lower = ")
+    .text(email.to_lowercase())
+    .sql(" AND e.user_id <> ")
+    .text(except)
+    .sql(" AND u.state <> 'deleted' LIMIT 1")
+    .rows(tx.conn())
+    .await?;
+    Ok(!rows.is_empty())
+}
