@@ -141,14 +141,23 @@ impl Client {
         Ok(self.send(Method::GET, path, None).await?.body)
     }
 
-    /// Every resource of an endpoint (`Users`, `Groups`), page by page.
+    /// Every resource of an endpoint (`Users`, `Groups`), page by page. A server may cap the
+    /// page below what was asked: the next page starts after what came.
     pub async fn list_all(&self, endpoint: &str) -> Result<Vec<Value>, ClientError> {
         let mut all = Vec::new();
         let mut start = 1;
         loop {
             let page = self.get(&format!("{endpoint}?startIndex={start}&count={PAGE_SIZE}")).await?;
-            let resources = page.get("Resources").and_then(Value::as_array).cloned().unwrap_or_default();
-            let total = page.get("totalResults").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let mut page = match page {
+                Value::Object(o) => o,
+                _ => return Err(ClientError::Setup(format!("{endpoint}: the answer is not a SCIM ListResponse"))),
+            };
+            let resources = match page.remove("Resources") {
+                Some(Value::Array(r)) => r,
+                _ => Vec::new(),
+            };
+            // totalResults is required (RFC 7644 §3.4.2); without it, read until a page is empty.
+            let total = page.get("totalResults").and_then(Value::as_u64).map_or(usize::MAX, |t| t as usize);
             let got = resources.len();
             all.extend(resources);
             if got == 0 || all.len() >= total {
@@ -158,9 +167,29 @@ impl Client {
         }
     }
 
-    /// Whether the server says it takes PATCH (`/ServiceProviderConfig`).
-    pub async fn supports_patch(&self) -> Result<bool, ClientError> {
-        let config = self.get("ServiceProviderConfig").await?;
-        Ok(config.pointer("/patch/supported").and_then(Value::as_bool).unwrap_or(false))
+    /// A discovery document (`ServiceProviderConfig`, `Schemas`), or `None` when the server
+    /// does not serve it (a 4xx answer).
+    pub async fn discovery(&self, endpoint: &str) -> Result<Option<Value>, ClientError> {
+        match self.get(endpoint).await {
+            Ok(v) => Ok(Some(v)),
+            Err(ClientError::Status { status: 400..=499, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
+
+    /// What the target says about itself: PATCH support and whether it is a Rollcall server
+    /// (see [`crate::reassign::detect`]).
+    pub async fn probe(&self) -> Result<TargetInfo, ClientError> {
+        let spc = self.discovery("ServiceProviderConfig").await?;
+        let schemas = self.discovery("Schemas").await?;
+        let patch = spc.as_ref().and_then(|c| c.pointer("/patch/supported")).and_then(Value::as_bool) == Some(true);
+        Ok(TargetInfo { patch, kind: crate::reassign::detect(schemas.as_ref(), spc.as_ref()) })
+    }
+}
+
+/// What [`Client::probe`] found out.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetInfo {
+    pub patch: bool,
+    pub kind: crate::reassign::TargetKind,
 }

@@ -194,7 +194,10 @@ pub async fn load(client: &Client) -> Result<Directory, ClientError> {
             Some(Group { external_id: text(g.get("externalId")).or_else(|| text(g.get("id"))), display_name, members })
         })
         .collect();
-    let mut provided: BTreeSet<Attr> = Attr::ALL.into_iter().collect();
+    // Only what the source holds is synced: a source server without departments does not
+    // clear the target's.
+    let mut provided: BTreeSet<Attr> = [Attr::UserName, Attr::Active].into();
+    provided.extend(people.iter().flat_map(|(_, p)| p.attrs.keys().copied()));
     // A manager outside the source cannot be named in the target: leave managers alone
     // unless every one of them resolved.
     if people.iter().any(|(_, p)| p.get(Attr::Manager).is_some_and(|m| m.starts_with("id:"))) {
@@ -205,13 +208,19 @@ pub async fn load(client: &Client) -> Result<Directory, ClientError> {
 
 /// The target's current state: users keyed by externalId only (a user without one is
 /// matched by userName, if adoption is on), managers as externalIds, groups with member ids.
-pub async fn load_target(client: &Client) -> Result<Actual, ClientError> {
+/// `keep_raw` keeps each user's resource as read, which PUT needs (PATCH does not, and
+/// 100,000 resources are worth not holding).
+pub async fn load_target(client: &Client, keep_raw: bool) -> Result<Actual, ClientError> {
     let mut users = client.list_all("Users").await?;
     users.retain(|u| text(u.get("id")).is_some());
     let mut people: Vec<(String, Person)> =
         users.iter().map(|u| (text(u.get("id")).unwrap_or_default(), person_from_resource(u, false))).collect();
     resolve_managers(&mut people);
-    let users = people.into_iter().zip(users).map(|((id, person), raw)| ActualUser { id, person, raw }).collect();
+    let users = people
+        .into_iter()
+        .zip(users)
+        .map(|((id, person), raw)| ActualUser { id, person, raw: if keep_raw { raw } else { Value::Null } })
+        .collect();
     let groups = client
         .list_all("Groups")
         .await?
