@@ -1,7 +1,9 @@
 //! The sync agent against the real server over real HTTP on loopback: generated CSVs of
 //! thousands of people, the safety rails, a flaky target behind a proxy, SCIM → SCIM.
 
+mod crash;
 mod proxy;
+mod reassignment;
 mod scim_sync;
 
 use std::fmt::Write as _;
