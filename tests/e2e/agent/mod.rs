@@ -5,6 +5,7 @@ mod crash;
 mod proxy;
 mod reassignment;
 mod scim_sync;
+mod sources;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
