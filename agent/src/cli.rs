@@ -290,6 +290,28 @@ mod tests {
     }
 
     #[test]
+    fn every_flag_has_a_documented_config_key() {
+        use clap::CommandFactory;
+        let doc = include_str!("config.rs");
+        let cli = Cli::command();
+        for sub in ["plan", "apply"] {
+            let sub = cli.find_subcommand(sub).unwrap();
+            for arg in sub.get_arguments() {
+                let Some(long) = arg.get_long() else { continue };
+                if matches!(long, "config" | "help") {
+                    continue;
+                }
+                let key = long.replace('-', "_");
+                let documented = doc.lines().any(|l| l.starts_with(&format!("//! {key} = ")));
+                assert!(documented, "--{long} has no `{key} = ` line in the config reference (config.rs)");
+                // And the key is one the file accepts (the documented file parses, see config.rs).
+                let flag = format!("# --{long}");
+                assert!(doc.contains(&flag), "the config reference does not name the flag {flag}");
+            }
+        }
+    }
+
+    #[test]
     fn a_missing_token_is_a_clear_error() {
         let args = RunArgs {
             source: Some("csv:a.csv".into()),

@@ -383,10 +383,14 @@ async fn read_source(
     }
     let rows = loaded.directory.people.len();
     if rows < settings.expect_min_rows {
-        let fields = json!({"refused": {"reason": "expect-min-rows", "rows": rows, "expected": settings.expect_min_rows}});
+        let fields =
+            json!({"refused": {"reason": "expect-min-rows", "rows": rows, "expected": settings.expect_min_rows}});
         return Err(says.stop(
             Exit::Refused,
-            format!("Refused: the source has {rows} people, fewer than --expect-min-rows {}.", settings.expect_min_rows),
+            format!(
+                "Refused: the source has {rows} people, fewer than --expect-min-rows {}.",
+                settings.expect_min_rows
+            ),
             fields,
         ));
     }

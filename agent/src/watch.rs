@@ -78,7 +78,13 @@ impl Stop {
 }
 
 /// Runs every `interval` until `stop`; answers the exit code of the last run.
-pub async fn watch(command: &Command, settings: &Settings, interval: Duration, stop: &Stop, out: &mut dyn Write) -> Exit {
+pub async fn watch(
+    command: &Command,
+    settings: &Settings,
+    interval: Duration,
+    stop: &Stop,
+    out: &mut dyn Write,
+) -> Exit {
     let mut run = 1u64;
     loop {
         let _ = writeln!(out, "[{}] run {run}", crate::state::now());

@@ -112,7 +112,11 @@ async fn run(
             Op::RenameGroup { to, .. } => {
                 let body = json!({"schemas": [PATCH_OP],
                     "Operations": [{"op": "replace", "path": "displayName", "value": to}]});
-                client.send(Method::PATCH, &format!("Groups/{id}"), Some(&body)).await.map(drop).map_err(|e| e.to_string())
+                client
+                    .send(Method::PATCH, &format!("Groups/{id}"), Some(&body))
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
             }
             Op::Members { add, remove, .. } => patch_members(client, &id, &targets(add), remove).await,
             _ => Ok(()),
@@ -144,8 +148,9 @@ async fn create(
             (id.ok_or_else(|| ClientError::Setup("the created group has no id".into()))?, &members[first..])
         }
         Err(e @ ClientError::Status { status: 409, .. }) => {
-            let found =
-                client.get(&format!("Groups?filter={}&excludedAttributes=members", eq_filter("displayName", display_name))).await?;
+            let found = client
+                .get(&format!("Groups?filter={}&excludedAttributes=members", eq_filter("displayName", display_name)))
+                .await?;
             match found.pointer("/Resources/0/id").and_then(Value::as_str) {
                 Some(id) => (id.to_owned(), members),
                 None => return Err(e),

@@ -87,7 +87,15 @@ impl ApplyReport {
             }
         }
         by.iter()
-            .map(|(a, (ok, failed))| if *failed > 0 { format!("{a} {ok} ({failed} failed)") } else { format!("{a} {ok}") })
+            .map(
+                |(a, (ok, failed))| {
+                    if *failed > 0 {
+                        format!("{a} {ok} ({failed} failed)")
+                    } else {
+                        format!("{a} {ok}")
+                    }
+                },
+            )
             .collect::<Vec<_>>()
             .join(", ")
     }

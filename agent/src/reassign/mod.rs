@@ -68,7 +68,9 @@ pub fn detect(schemas: Option<&Value>, spc: Option<&Value>) -> TargetKind {
     let in_schemas = schemas.is_some_and(|s| ids(s).iter().any(|id| is_rollcall(id)));
     let in_spc = spc.and_then(Value::as_object).is_some_and(|o| {
         o.keys().any(|k| is_rollcall(k))
-            || o.get("schemas").and_then(Value::as_array).is_some_and(|s| s.iter().filter_map(Value::as_str).any(is_rollcall))
+            || o.get("schemas")
+                .and_then(Value::as_array)
+                .is_some_and(|s| s.iter().filter_map(Value::as_str).any(is_rollcall))
     });
     let reassigns = spc
         .and_then(|s| s.get(ROLLCALL_SPC_EXTENSION))
@@ -185,9 +187,8 @@ pub fn plan_work(plan: &Plan, actual: &Actual, policy: &Reassignment) -> (Vec<Le
         })
         .collect();
     let by_id: BTreeMap<&str, &ActualUser> = actual.users.iter().map(|u| (u.id.as_str(), u)).collect();
-    let eligible = |u: &ActualUser| {
-        (u.person.active() || reactivated.contains(u.id.as_str())) && !leaving.contains(u.id.as_str())
-    };
+    let eligible =
+        |u: &ActualUser| (u.person.active() || reactivated.contains(u.id.as_str())) && !leaving.contains(u.id.as_str());
     // A person named in the config: a userName (any case) or an externalId.
     let find = |spec: &str| -> Result<&ActualUser, String> {
         let spec = spec.trim();
@@ -229,7 +230,12 @@ pub fn plan_work(plan: &Plan, actual: &Actual, policy: &Reassignment) -> (Vec<Le
                 }
             }
         }
-        _ => policy.targets.iter().map(|t| find(t.person()).map(|u| assignee(u, t.count()))).collect::<Result<Vec<_>, _>>().map(|t| (t, None)),
+        _ => policy
+            .targets
+            .iter()
+            .map(|t| find(t.person()).map(|u| assignee(u, t.count())))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|t| (t, None)),
     };
     let mut warnings = Vec::new();
     if let Err(why) = &shared {

@@ -54,10 +54,7 @@ impl Strategy {
 #[serde(untagged)]
 pub enum TargetEntry {
     Person(String),
-    Counted {
-        person: String,
-        count: u32,
-    },
+    Counted { person: String, count: u32 },
 }
 
 impl TargetEntry {

@@ -65,7 +65,10 @@ fn rollcall_is_told_by_its_schemas_and_reassignment_by_its_service_provider_conf
     assert_eq!(detect(None, None), TargetKind::Other);
     // The extension in the config alone is enough; a bare array of schemas too.
     assert_eq!(detect(None, Some(&spc_reassigns)), TargetKind::RollcallWithReassignment);
-    assert_eq!(detect(Some(&json!([{"id": "URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ROLLCALL:2.0:User"}])), None), TargetKind::Rollcall);
+    assert_eq!(
+        detect(Some(&json!([{"id": "URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ROLLCALL:2.0:User"}])), None),
+        TargetKind::Rollcall
+    );
     // A bare "reassignment" key is not ours: only the Rollcall extension counts.
     assert_eq!(detect(Some(&other), Some(&json!({"reassignment": {"supported": true}}))), TargetKind::Other);
 }
@@ -103,10 +106,14 @@ fn manager_else_fallback() {
 #[test]
 fn shared_strategies_resolve_their_targets_once() {
     let plan = Plan { ops: vec![deactivate("2", "w1@x")], ..Plan::default() };
-    let ratio = policy("strategy = \"ratio\"\ntargets = [{ person = \"OPS\", count = 5 }, { person = \"W2\", count = 50 }]");
+    let ratio =
+        policy("strategy = \"ratio\"\ntargets = [{ person = \"OPS\", count = 5 }, { person = \"W2\", count = 50 }]");
     let (work, warnings) = plan_work(&plan, &actual(), &ratio);
     assert!(warnings.is_empty());
-    assert_eq!(work[0].targets.iter().map(|t| (t.id.as_str(), t.count)).collect::<Vec<_>>(), [("4", Some(5)), ("3", Some(50))]);
+    assert_eq!(
+        work[0].targets.iter().map(|t| (t.id.as_str(), t.count)).collect::<Vec<_>>(),
+        [("4", Some(5)), ("3", Some(50))]
+    );
     assert_eq!(work[0].summary(), "work → ops@x ×5, w2@x ×50 (ratio)");
 
     let inactive = policy("strategy = \"round_robin\"\ntargets = [\"ops@x\", \"old@x\"]");

@@ -49,7 +49,8 @@ pub fn parse(bytes: &[u8], config: &CsvConfig) -> Result<Loaded, CsvError> {
     let headers = reader.headers().map_err(|e| CsvError::Header(format!("cannot read the header row: {e}")))?.clone();
     let header_index = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name.trim()));
     let mut seen_headers = BTreeSet::new();
-    if let Some(twice) = headers.iter().find(|h| !h.trim().is_empty() && !seen_headers.insert(h.trim().to_lowercase())) {
+    if let Some(twice) = headers.iter().find(|h| !h.trim().is_empty() && !seen_headers.insert(h.trim().to_lowercase()))
+    {
         return Err(CsvError::Header(format!("the header row has the column {twice:?} twice")));
     }
 

@@ -189,10 +189,12 @@ async fn a_target_that_stays_down_fails_cleanly() {
     assert_eq!(outcome.exit, Exit::Partial, "{text}");
     assert_eq!(Exit::Partial.code(), 3);
     assert!(text.contains("failed: create person1@example.com (E00001): POST"), "{text}");
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
     assert_eq!(report["outcome"], "partial");
     assert_eq!(report["report"]["failed"], 2 + 3, "{report:#}");
-    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("state.json")).unwrap()).unwrap();
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("state.json")).unwrap()).unwrap();
     let last = &state["targets"].as_object().unwrap().values().next().unwrap()["lastRun"];
     assert_eq!(last["outcome"], "some operations failed");
     assert_eq!(all(&app, "Users").await.len(), 0);
