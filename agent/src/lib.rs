@@ -93,14 +93,18 @@ impl Says<'_> {
         let _ = writeln!(self.out, "{text}");
     }
 
-    /// Writes the JSON document: the common fields, then `fields`.
-    fn json(&mut self, fields: Value) {
-        let Some(path) = self.json else { return };
-        let mut doc = self.base.clone();
-        if let Value::Object(f) = fields {
-            doc.extend(f);
+    /// Writes the JSON document: the common fields, then `fields` (serialised straight to
+    /// the file: a report of 100,000 operations is not worth a tree of values).
+    fn json(&mut self, fields: impl Serialize) {
+        #[derive(Serialize)]
+        struct Doc<'a, T> {
+            #[serde(flatten)]
+            base: &'a serde_json::Map<String, Value>,
+            #[serde(flatten)]
+            fields: T,
         }
-        let written = serde_json::to_vec_pretty(&doc)
+        let Some(path) = self.json else { return };
+        let written = serde_json::to_vec_pretty(&Doc { base: &self.base, fields })
             .map_err(|e| e.to_string())
             .and_then(|text| std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display())));
         if let Err(e) = written {
@@ -202,7 +206,14 @@ pub async fn run_with(command: &Command, settings: &Settings, out: &mut dyn Writ
                 settings.max_deprovision
             ));
         }
-        says.json(json!({"outcome": Exit::Done, "counts": plan.counts(), "guard": guard, "plan": plan}));
+        #[derive(Serialize)]
+        struct PlanDoc<'a> {
+            outcome: Exit,
+            counts: plan::Counts,
+            guard: &'a Value,
+            plan: &'a Plan,
+        }
+        says.json(PlanDoc { outcome: Exit::Done, counts: plan.counts(), guard: &guard, plan: &plan });
         return Outcome { exit: Exit::Done, plan: Some(plan), report: None };
     }
 
@@ -292,8 +303,24 @@ pub async fn run_with(command: &Command, settings: &Settings, out: &mut dyn Writ
     for notice in &report.notices {
         says.line(format!("  note: {notice}"));
     }
-    says.json(json!({"finishedAt": state::now(), "outcome": exit, "counts": plan.counts(), "guard": guard,
-        "report": report, "warnings": plan.warnings}));
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ApplyDoc<'a> {
+        finished_at: String,
+        outcome: Exit,
+        counts: plan::Counts,
+        guard: &'a Value,
+        report: &'a ApplyReport,
+        warnings: &'a [String],
+    }
+    says.json(ApplyDoc {
+        finished_at: state::now(),
+        outcome: exit,
+        counts: plan.counts(),
+        guard: &guard,
+        report: &report,
+        warnings: &plan.warnings,
+    });
     if let Err(e) = saved {
         says.line(format!("error: {e}"));
         return Outcome { exit: Exit::Failed, plan: Some(plan), report: Some(report) };

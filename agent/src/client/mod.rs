@@ -141,10 +141,11 @@ impl Client {
         Ok(self.send(Method::GET, path, None).await?.body)
     }
 
-    /// Every resource of an endpoint (`Users`, `Groups`), page by page. A server may cap the
-    /// page below what was asked: the next page starts after what came.
-    pub async fn list_all(&self, endpoint: &str) -> Result<Vec<Value>, ClientError> {
-        let mut all = Vec::new();
+    /// Every resource of an endpoint, handed to `each` a page at a time, so that a caller
+    /// can keep what it needs of 100,000 resources rather than the resources. A server may
+    /// cap the page below what was asked: the next page starts after what came.
+    pub async fn for_each_page(&self, endpoint: &str, mut each: impl FnMut(Vec<Value>)) -> Result<(), ClientError> {
+        let mut seen = 0;
         let mut start = 1;
         loop {
             let page = self.get(&format!("{endpoint}?startIndex={start}&count={PAGE_SIZE}")).await?;
@@ -159,9 +160,10 @@ impl Client {
             // totalResults is required (RFC 7644 §3.4.2); without it, read until a page is empty.
             let total = page.get("totalResults").and_then(Value::as_u64).map_or(usize::MAX, |t| t as usize);
             let got = resources.len();
-            all.extend(resources);
-            if got == 0 || all.len() >= total {
-                return Ok(all);
+            seen += got;
+            each(resources);
+            if got == 0 || seen >= total {
+                return Ok(());
             }
             start += got;
         }

@@ -155,7 +155,8 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// The attributes compared (the source's).
     pub provided: BTreeSet<Attr>,
-    /// How many target users are managed by this agent before the run.
+    /// How many target users this agent manages: those it did before the run and those the
+    /// source names (the base of `--max-deprovision`).
     pub managed_before: usize,
     /// Target users seen.
     pub target_users: usize,

@@ -185,4 +185,66 @@ mod tests {
         let empty = render(&Plan::default(), &heading, 2);
         assert!(empty.contains("Nothing to do"), "{empty}");
     }
+
+    #[test]
+    fn every_kind_of_operation_reads_well() {
+        let mut person = Person { external_id: Some("E7".into()), ..Person::default() };
+        person.attrs.insert(Attr::UserName, "new@x".into());
+        person.attrs.insert(Attr::Department, "Sales".into());
+        let change = |attr, from: &str, to: &str| Change { attr, from: Some(from.into()), to: Some(to.into()) };
+        let plan = Plan {
+            ops: vec![
+                Op::Create { key: "E7".into(), person },
+                Op::Update {
+                    id: "1".into(),
+                    key: "E1".into(),
+                    user_name: "ann@x".into(),
+                    adopt: true,
+                    changes: vec![
+                        change(Attr::GivenName, "Anne", "Ann"),
+                        Change { attr: Attr::Department, from: Some("Ops".into()), to: None },
+                    ],
+                },
+                Op::Update {
+                    id: "2".into(),
+                    key: "E2".into(),
+                    user_name: "bob@x".into(),
+                    adopt: false,
+                    changes: vec![change(Attr::Active, "true", "false")],
+                },
+                Op::Deactivate { id: "3".into(), key: Some("E3".into()), user_name: "cy@x".into() },
+                Op::Delete { id: "4".into(), key: None, user_name: "dee@x".into() },
+                Op::CreateGroup { display_name: "New".into(), external_id: None, members: vec!["E7".into()] },
+                Op::RenameGroup { id: "g1".into(), from: "Sales".into(), to: "Sales EMEA".into() },
+                Op::Members {
+                    id: "g1".into(),
+                    display_name: "Sales".into(),
+                    add: (0..7).map(|i| format!("E{i}")).collect(),
+                    remove: vec!["9".into()],
+                },
+            ],
+            warnings: vec![
+                "hand@x: the target has this userName without an externalId; turn adoption on to take it over".into(),
+            ],
+            target_users: 5,
+            managed_before: 4,
+            reassignments: vec![crate::reassign::LeaverWork {
+                id: "3".into(),
+                user_name: "cy@x".into(),
+                strategy: crate::reassign::Strategy::Manager,
+                targets: vec![crate::reassign::Assignee { id: "1".into(), user_name: "ann@x".into(), count: None }],
+                group: None,
+                via: Some("manager".into()),
+                unresolved: None,
+            }],
+            ..Plan::default()
+        };
+        let heading = Heading {
+            source: "csv:people.csv",
+            target: "https://scim.example.com/scim/v2",
+            source_people: 3,
+            reassignment: Some("reassignment: skipped, the target is not a Rollcall server".into()),
+        };
+        insta::assert_snapshot!(render(&plan, &heading, 50));
+    }
 }
