@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream::{self, StreamExt};
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::Method;
 use serde_json::Value;
@@ -15,6 +16,8 @@ use retry::{parse_retry_after, retryable, RateLimiter, RetryPolicy};
 
 /// Most SCIM servers cap a page at 1000 (ours does); asking for more is harmless.
 const PAGE_SIZE: usize = 1000;
+/// Pages asked for at once when reading a whole endpoint.
+const PAGES_IN_FLIGHT: usize = 3;
 
 /// A request that did not succeed, after any retries.
 #[derive(Debug, thiserror::Error)]
@@ -141,32 +144,60 @@ impl Client {
         Ok(self.send(Method::GET, path, None).await?.body)
     }
 
-    /// Every resource of an endpoint, handed to `each` a page at a time, so that a caller
-    /// can keep what it needs of 100,000 resources rather than the resources. A server may
-    /// cap the page below what was asked: the next page starts after what came.
+    /// Every resource of an endpoint, handed to `each` a page at a time (in order), so that
+    /// a caller keeps what it needs of 100,000 resources rather than the resources. The
+    /// first page tells the total and the server's page size; the pages after it are asked
+    /// for [`PAGES_IN_FLIGHT`] at a time, so that the server serialises one page while the
+    /// agent reads another. A server that caps pages below what was asked, or a total that
+    /// moves during the walk, is followed page by page to the end.
     pub async fn for_each_page(&self, endpoint: &str, mut each: impl FnMut(Vec<Value>)) -> Result<(), ClientError> {
-        let mut seen = 0;
-        let mut start = 1;
+        let (first, total) = self.page(endpoint, 1).await?;
+        let size = first.len();
+        let mut seen = size;
+        each(first);
+        if size == 0 || seen >= total {
+            return Ok(());
+        }
+        if total != usize::MAX {
+            let starts: Vec<usize> = (1 + size..=total).step_by(size).collect();
+            let mut pages = stream::iter(starts).map(|start| self.page(endpoint, start)).buffered(PAGES_IN_FLIGHT);
+            while let Some(page) = pages.next().await {
+                let (resources, _) = page?;
+                let got = resources.len();
+                seen += got;
+                each(resources);
+                if got < size {
+                    break;
+                }
+            }
+        }
+        // Whatever is left (a total that grew, or no total at all), one page after another.
         loop {
-            let page = self.get(&format!("{endpoint}?startIndex={start}&count={PAGE_SIZE}")).await?;
-            let mut page = match page {
-                Value::Object(o) => o,
-                _ => return Err(ClientError::Setup(format!("{endpoint}: the answer is not a SCIM ListResponse"))),
-            };
-            let resources = match page.remove("Resources") {
-                Some(Value::Array(r)) => r,
-                _ => Vec::new(),
-            };
-            // totalResults is required (RFC 7644 §3.4.2); without it, read until a page is empty.
-            let total = page.get("totalResults").and_then(Value::as_u64).map_or(usize::MAX, |t| t as usize);
-            let got = resources.len();
-            seen += got;
-            each(resources);
-            if got == 0 || seen >= total {
+            if seen >= total {
                 return Ok(());
             }
-            start += got;
+            let (resources, _) = self.page(endpoint, seen + 1).await?;
+            if resources.is_empty() {
+                return Ok(());
+            }
+            seen += resources.len();
+            each(resources);
         }
+    }
+
+    /// One page: its resources and `totalResults` (`usize::MAX` when the server leaves it
+    /// out, though RFC 7644 §3.4.2 requires it).
+    async fn page(&self, endpoint: &str, start: usize) -> Result<(Vec<Value>, usize), ClientError> {
+        let page = self.get(&format!("{endpoint}?startIndex={start}&count={PAGE_SIZE}")).await?;
+        let Value::Object(mut page) = page else {
+            return Err(ClientError::Setup(format!("{endpoint}: the answer is not a SCIM ListResponse")));
+        };
+        let resources = match page.remove("Resources") {
+            Some(Value::Array(r)) => r,
+            _ => Vec::new(),
+        };
+        let total = page.get("totalResults").and_then(Value::as_u64).map_or(usize::MAX, |t| t as usize);
+        Ok((resources, total))
     }
 
     /// A discovery document (`ServiceProviderConfig`, `Schemas`), or `None` when the server

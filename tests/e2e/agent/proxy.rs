@@ -27,6 +27,8 @@ pub struct Faults {
     pub lost: usize,
     /// Reads meet the faults too.
     pub reads_too: bool,
+    /// Pages of lists hold at most this many resources, whatever the agent asks for.
+    pub page_cap: Option<usize>,
     seen: AtomicUsize,
     /// Writes the server carried out.
     pub forwarded: AtomicUsize,
@@ -87,6 +89,10 @@ async fn serve(stream: TcpStream, faults: &Faults, http: &reqwest::Client, upstr
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).await?;
+    let path = match faults.page_cap {
+        Some(cap) if method == "GET" => path.replace("count=1000", &format!("count={cap}")),
+        _ => path,
+    };
 
     let n = if method == "GET" && !faults.reads_too { usize::MAX } else { faults.seen.fetch_add(1, Ordering::SeqCst) };
     let lose = n >= faults.throttled + faults.unavailable && n < faults.throttled + faults.unavailable + faults.lost;
@@ -129,7 +135,8 @@ async fn the_agent_waits_out_429_and_503() {
     let app = TestApp::new().await;
     let server = app.serve().await;
     let upstream = server.base_url.trim_end_matches("/scim/v2").to_owned();
-    let faults = Arc::new(Faults { throttled: 8, unavailable: 8, lost: 10, ..Faults::default() });
+    // Pages of 7: the agent reads 60 users in 9 pages, some of them at once.
+    let faults = Arc::new(Faults { throttled: 8, unavailable: 8, lost: 10, page_cap: Some(7), ..Faults::default() });
     let target = start(upstream, faults.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("agent.toml");
