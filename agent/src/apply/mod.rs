@@ -307,3 +307,24 @@ fn reassignment_notice(report: &ApplyReport, options: &ApplyOptions) -> Option<S
         count(WorkStatus::Failed)
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_is_drawn_only_on_a_terminal() {
+        assert!(progress_bar(10, false).is_hidden());
+        assert_eq!(progress_bar(10, true).is_hidden(), !std::io::stderr().is_terminal());
+    }
+
+    #[test]
+    fn the_summary_tallies_by_action() {
+        let mut report = ApplyReport::default();
+        report.push(item("create", "a".into(), Ok(None)));
+        report.push(item("create", "b".into(), Err("HTTP 500".into())));
+        report.push(item("update", "c".into(), Ok(None)));
+        assert_eq!((report.succeeded, report.failed), (2, 1));
+        assert_eq!(report.tally(), "create 1 (1 failed), update 1");
+    }
+}
