@@ -13,7 +13,7 @@
 //! that, employee number or login); Google's `relations[type=manager].value` is the manager's
 //! e-mail. A manager not in the file leaves managers alone for everyone (it cannot be named
 //! in the target). Groups: SCIM `groups[].display`, Graph `memberOf[].displayName` (with
-//! `$expand=memberOf`); Okta's and Google's user exports carry none.
+//! `memberOf` merged in by the export); Okta's and Google's user exports carry none.
 //!
 //! Only attributes that appear in the file are synced: an export without departments does
 //! not clear everyone's department.
