@@ -13,7 +13,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{self, ConfigError, Deprovision, FileConfig, ManagedScope, Settings, Threshold, UpdateMethod};
+use crate::config::{
+    self, ConfigError, Deprovision, FileConfig, ManagedScope, Secret, Settings, Threshold, UpdateMethod,
+};
 use crate::source::SourceSpec;
 
 /// Push people and groups from a CSV, JSON or SCIM source into any SCIM 2.0 target.
@@ -57,7 +59,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// The state file: who this agent manages and how the last run ended.
-    #[arg(long = "state")]
+    #[arg(long, visible_alias = "state")]
     pub state_file: Option<PathBuf>,
     /// Refuse to deprovision more than N people or P% of the managed ones (default 10%).
     #[arg(long)]
@@ -102,10 +104,20 @@ pub struct RunArgs {
 
 /// Tokens and other settings read from the environment. Passed in rather than read here,
 /// so that tests running side by side in one process do not share them.
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub struct Env {
     pub target_token: Option<String>,
     pub source_token: Option<String>,
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |t: &Option<String>| t.as_ref().map(|_| "…");
+        f.debug_struct("Env")
+            .field("target_token", &shown(&self.target_token))
+            .field("source_token", &shown(&self.source_token))
+            .finish()
+    }
 }
 
 impl Env {
@@ -122,10 +134,13 @@ fn parse_kebab<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, ConfigError
 
 /// Layers defaults < config file < environment < flags into the settings of one run.
 pub fn resolve(args: &RunArgs, env: &Env) -> Result<Settings, ConfigError> {
+    let mut warnings = Vec::new();
     let (file, base_dir) = match &args.config {
         Some(path) => {
             let dir = path.parent().map(PathBuf::from).unwrap_or_default();
-            (config::read_file(path)?, dir)
+            let file = config::read_file(path)?;
+            warnings.extend(config::token_file_warning(path, &file));
+            (file, dir)
         }
         None => (FileConfig::default(), PathBuf::new()),
     };
@@ -146,10 +161,10 @@ pub fn resolve(args: &RunArgs, env: &Env) -> Result<Settings, ConfigError> {
     if !target.starts_with("http://") && !target.starts_with("https://") {
         return Err(ConfigError(format!("target {target:?} is not an http(s) URL")));
     }
-    let target_token = env.target_token.clone().or(file.target_token).ok_or_else(|| {
+    let target_token = env.target_token.clone().or(file.target_token).map(Secret::new).ok_or_else(|| {
         ConfigError("no target token: set SCIM_AGENT_TARGET_TOKEN or target_token in the config file".into())
     })?;
-    let source_token = env.source_token.clone().or(file.source_token);
+    let source_token = env.source_token.clone().or(file.source_token).map(Secret::new);
 
     let max_deprovision: Threshold = match args.max_deprovision.clone().or(file.max_deprovision) {
         Some(s) => s.parse().map_err(ConfigError)?,
@@ -209,6 +224,7 @@ pub fn resolve(args: &RunArgs, env: &Env) -> Result<Settings, ConfigError> {
         csv: file.csv,
         reassignment: file.reassignment,
         base_dir,
+        warnings,
     })
 }
 
@@ -257,19 +273,42 @@ mod tests {
         let path = dir.path().join("agent.toml");
         std::fs::write(
             &path,
-            "source = \"csv:a.csv\"\ntarget = \"http://127.0.0.1:1/scim/v2/\"\ntarget_token = \"file\"\n\
+            "source = \"csv:a.csv\"\ntarget = \"http://127.0.0.1:1/scim/v2/\"\ntarget_token = \"tok-from-file\"\n\
              concurrency = 2\nmax_deprovision = \"7\"\nstate_file = \"s.json\"\n",
         )
         .unwrap();
         let args = RunArgs { config: Some(path), concurrency: Some(9), ..Default::default() };
         let s = resolve(&args, &Env::default()).unwrap();
-        assert_eq!(s.target_token, "file");
+        assert_eq!(s.target_token.expose(), "tok-from-file");
+        assert!(!format!("{s:?}").contains("tok-from-file"), "the token shows in {s:?}");
         assert_eq!(s.target, "http://127.0.0.1:1/scim/v2");
         assert_eq!(s.concurrency, 9);
         assert_eq!(s.max_deprovision, Threshold::Count(7));
         assert_eq!(s.state_file, dir.path().join("s.json"));
         let env = Env { target_token: Some("env".into()), source_token: None };
-        assert_eq!(resolve(&args, &env).unwrap().target_token, "env");
+        assert_eq!(resolve(&args, &env).unwrap().target_token.expose(), "env");
+    }
+
+    #[test]
+    fn every_flag_has_a_documented_config_key() {
+        use clap::CommandFactory;
+        let doc = include_str!("config.rs");
+        let cli = Cli::command();
+        for sub in ["plan", "apply"] {
+            let sub = cli.find_subcommand(sub).unwrap();
+            for arg in sub.get_arguments() {
+                let Some(long) = arg.get_long() else { continue };
+                if matches!(long, "config" | "help") {
+                    continue;
+                }
+                let key = long.replace('-', "_");
+                let documented = doc.lines().any(|l| l.starts_with(&format!("//! {key} = ")));
+                assert!(documented, "--{long} has no `{key} = ` line in the config reference (config.rs)");
+                // And the key is one the file accepts (the documented file parses, see config.rs).
+                let flag = format!("# --{long}");
+                assert!(doc.contains(&flag), "the config reference does not name the flag {flag}");
+            }
+        }
     }
 
     #[test]

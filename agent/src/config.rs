@@ -8,7 +8,7 @@
 //! target_token = "..."               # or SCIM_AGENT_TARGET_TOKEN (there is no flag: `ps` shows flags)
 //! source_token = "..."               # or SCIM_AGENT_SOURCE_TOKEN, for scim: sources
 //! json = "report.json"               # --json: where plan/apply write their JSON
-//! state_file = "scim-agent-state.json" # --state: what the agent manages, last run's outcome
+//! state_file = "scim-agent-state.json" # --state-file: what the agent manages, last run's outcome
 //! max_deprovision = "10%"            # --max-deprovision: N people or P% of the managed ones
 //! yes = false                        # --yes: go past the deprovision guard
 //! concurrency = 4                    # --concurrency: requests in flight
@@ -36,11 +36,11 @@
 //! [csv.constants]                    # attribute = value for every row
 //! userType = "Employee"
 //!
-//! [reassignment]                     # used when the target has a reassignment API
-//! strategy = "manager"               # "manager", "round-robin", "ratio" or "hardcoded"
-//! targets = ["lead@example.com"]
-//! group = "Sales reps"
-//! fallback = "ops@example.com"
+//! [reassignment]                   # a leaver's work, when the target is a Rollcall server
+//! strategy = "manager"               # "manager" (else fallback), "ratio", "hardcoded" or "round_robin"
+//! fallback = "ops@example.com"       # manager: who gets the work when the manager cannot
+//! # targets = [{ person = "ann@example.com", count = 50 }]  # ratio, hardcoded (round_robin: names only)
+//! # group = "Sales reps"             # round_robin over the group's active members
 //! ```
 
 use std::collections::BTreeMap;
@@ -51,6 +51,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::reassign::Reassignment;
 use crate::source::SourceSpec;
 
 /// A configuration problem, reported before anything is read or sent.
@@ -139,17 +140,6 @@ pub enum UpdateMethod {
     Put,
 }
 
-/// `[reassignment]`: the policy for a leaver's work, when the target can reassign it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Reassignment {
-    pub strategy: String,
-    #[serde(default)]
-    pub targets: Vec<String>,
-    pub group: Option<String>,
-    pub fallback: Option<String>,
-}
-
 /// `--max-deprovision`: a count or a share of the managed people.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub enum Threshold {
@@ -219,13 +209,33 @@ pub fn parse_interval(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
+/// A token: never printed, not even by `{:?}` of the settings.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Self {
+        Self(s)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
 /// Everything a run needs, resolved from every layer.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub source: SourceSpec,
     pub target: String,
-    pub target_token: String,
-    pub source_token: Option<String>,
+    pub target_token: Secret,
+    pub source_token: Option<Secret>,
     pub json: Option<PathBuf>,
     pub state_file: PathBuf,
     pub max_deprovision: Threshold,
@@ -249,13 +259,39 @@ pub struct Settings {
     pub reassignment: Option<Reassignment>,
     /// Where relative paths in the config file are resolved from.
     pub base_dir: PathBuf,
+    /// Things worth saying before the run (a token in a file others can read).
+    pub warnings: Vec<String>,
 }
 
-/// Reads a config file.
+/// Reads a config file and checks its `[reassignment]` policy.
 pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("cannot read config {}: {e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| ConfigError(format!("config {}: {e}", path.display())))
+    let file: FileConfig = toml::from_str(&text).map_err(|e| ConfigError(format!("config {}: {e}", path.display())))?;
+    if let Some(policy) = &file.reassignment {
+        policy.validate().map_err(|e| ConfigError(format!("config {}: {e}", path.display())))?;
+    }
+    Ok(file)
+}
+
+/// A warning when a config file that holds a token can be read by other users.
+pub fn token_file_warning(path: &Path, file: &FileConfig) -> Option<String> {
+    if file.target_token.is_none() && file.source_token.is_none() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Some(format!(
+                "{} holds a token and other users can read it (mode {:o}): chmod 600 it, or use SCIM_AGENT_TARGET_TOKEN",
+                path.display(),
+                mode & 0o777
+            ));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -297,6 +333,8 @@ mod tests {
         let file: FileConfig = toml::from_str(&toml_text).unwrap();
         assert_eq!(file.csv.columns["externalId"], "Employee ID");
         assert_eq!(file.deprovision, Some(Deprovision::Deactivate));
-        assert_eq!(file.reassignment.unwrap().strategy, "manager");
+        let policy = file.reassignment.unwrap();
+        assert_eq!(policy.strategy, crate::reassign::Strategy::Manager);
+        policy.validate().unwrap();
     }
 }

@@ -1,22 +1,23 @@
 //! `scim-agent`: parse the command line, run once (or every `--watch` interval), exit with
-//! the run's code (0 done, 1 failed, 2 refused by a safety rail, 3 some items failed).
+//! the run's code (0 done, 1 failed, 2 refused by a safety rail, 3 some items failed). A
+//! command line that does not parse is a failure (1), not a refusal: 2 is kept for the
+//! safety rails, which scripts act on.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use scim_agent::cli::{self, Cli, Env};
-use scim_agent::Exit;
+use scim_agent::{Exit, Stop};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let env = Env::from_process();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(Exit::Failed.code());
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(Exit::Failed.code()) } else { ExitCode::SUCCESS };
         }
     };
+    let env = Env::from_process();
     let settings = match cli::resolve(cli.command.args(), &env) {
         Ok(s) => s,
         Err(e) => {
@@ -24,15 +25,23 @@ fn main() -> ExitCode {
             return ExitCode::from(Exit::Failed.code());
         }
     };
-    runtime.block_on(async {
-        loop {
-            let outcome = scim_agent::run_with(&cli.command, &settings, &mut std::io::stdout()).await;
-            let Some(interval) = settings.watch else { return ExitCode::from(outcome.exit.code()) };
-            println!("Next run in {}s (exit code of this one: {}).", interval.as_secs(), outcome.exit.code());
-            tokio::select! {
-                () = tokio::time::sleep(interval) => {}
-                _ = tokio::signal::ctrl_c() => return ExitCode::from(outcome.exit.code()),
-            }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(Exit::Failed.code());
         }
-    })
+    };
+    let exit = runtime.block_on(async {
+        let mut out = std::io::stdout();
+        match settings.watch {
+            Some(interval) => {
+                let stop = Stop::new();
+                stop.on_signals();
+                scim_agent::watch(&cli.command, &settings, interval, &stop, &mut out).await
+            }
+            None => scim_agent::run_with(&cli.command, &settings, &mut out).await.exit,
+        }
+    });
+    ExitCode::from(exit.code())
 }

@@ -50,3 +50,47 @@ fn an_unreachable_target_fails_with_exit_code_1() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("cannot read the target"), "{stdout}");
 }
+
+#[test]
+fn a_command_line_that_does_not_parse_fails_with_1_not_the_refusal_code() {
+    let out = agent().args(["apply", "--sauce", "csv:x.csv"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = agent().args(["apply", "--target-token", "secret"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let out = agent().args(["apply", "--help"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--max-deprovision"));
+}
+
+#[test]
+fn watch_runs_until_told_to_stop() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("people.csv"), "externalId,userName\nE1,a@x\n").unwrap();
+    let config = dir.path().join("agent.toml");
+    std::fs::write(&config, "retries = 0\nsource = \"csv:people.csv\"\nwatch = \"1s\"\n").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = agent()
+        .args(["plan", "--config", config.to_str().unwrap(), "--target", &format!("http://127.0.0.1:{port}/scim/v2")])
+        .env("SCIM_AGENT_TARGET_TOKEN", "t")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    // Two runs (each fails: nothing listens), then SIGTERM during the wait.
+    while seen.iter().filter(|l: &&String| l.starts_with("Next run in 1s")).count() < 2 {
+        seen.push(lines.next().expect("the agent stopped early").unwrap());
+    }
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    seen.extend(lines.map_while(Result::ok));
+    let code = child.wait().unwrap().code();
+    let text = seen.join("\n");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("] run 2"), "{text}");
+    assert!(text.contains("Stopped (exit code of the last run: 1)"), "{text}");
+}

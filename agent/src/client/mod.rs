@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream::{self, StreamExt};
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::Method;
 use serde_json::Value;
@@ -15,6 +16,8 @@ use retry::{parse_retry_after, retryable, RateLimiter, RetryPolicy};
 
 /// Most SCIM servers cap a page at 1000 (ours does); asking for more is harmless.
 const PAGE_SIZE: usize = 1000;
+/// Pages asked for at once when reading a whole endpoint.
+const PAGES_IN_FLIGHT: usize = 3;
 
 /// A request that did not succeed, after any retries.
 #[derive(Debug, thiserror::Error)]
@@ -141,26 +144,85 @@ impl Client {
         Ok(self.send(Method::GET, path, None).await?.body)
     }
 
-    /// Every resource of an endpoint (`Users`, `Groups`), page by page.
-    pub async fn list_all(&self, endpoint: &str) -> Result<Vec<Value>, ClientError> {
-        let mut all = Vec::new();
-        let mut start = 1;
-        loop {
-            let page = self.get(&format!("{endpoint}?startIndex={start}&count={PAGE_SIZE}")).await?;
-            let resources = page.get("Resources").and_then(Value::as_array).cloned().unwrap_or_default();
-            let total = page.get("totalResults").and_then(Value::as_u64).unwrap_or(0) as usize;
-            let got = resources.len();
-            all.extend(resources);
-            if got == 0 || all.len() >= total {
-                return Ok(all);
+    /// Every resource of an endpoint, handed to `each` a page at a time (in order), so that
+    /// a caller keeps what it needs of 100,000 resources rather than the resources. The
+    /// first page tells the total and the server's page size; the pages after it are asked
+    /// for [`PAGES_IN_FLIGHT`] at a time, so that the server serialises one page while the
+    /// agent reads another. A server that caps pages below what was asked, or a total that
+    /// moves during the walk, is followed page by page to the end.
+    pub async fn for_each_page(&self, endpoint: &str, mut each: impl FnMut(Vec<Value>)) -> Result<(), ClientError> {
+        let (first, total) = self.page(endpoint, 1).await?;
+        let size = first.len();
+        let mut seen = size;
+        each(first);
+        if size == 0 || seen >= total {
+            return Ok(());
+        }
+        if total != usize::MAX {
+            let starts: Vec<usize> = (1 + size..=total).step_by(size).collect();
+            let mut pages = stream::iter(starts).map(|start| self.page(endpoint, start)).buffered(PAGES_IN_FLIGHT);
+            while let Some(page) = pages.next().await {
+                let (resources, _) = page?;
+                let got = resources.len();
+                seen += got;
+                each(resources);
+                if got < size {
+                    break;
+                }
             }
-            start += got;
+        }
+        // Whatever is left (a total that grew, or no total at all), one page after another.
+        loop {
+            if seen >= total {
+                return Ok(());
+            }
+            let (resources, _) = self.page(endpoint, seen + 1).await?;
+            if resources.is_empty() {
+                return Ok(());
+            }
+            seen += resources.len();
+            each(resources);
         }
     }
 
-    /// Whether the server says it takes PATCH (`/ServiceProviderConfig`).
-    pub async fn supports_patch(&self) -> Result<bool, ClientError> {
-        let config = self.get("ServiceProviderConfig").await?;
-        Ok(config.pointer("/patch/supported").and_then(Value::as_bool).unwrap_or(false))
+    /// One page: its resources and `totalResults` (`usize::MAX` when the server leaves it
+    /// out, though RFC 7644 §3.4.2 requires it).
+    async fn page(&self, endpoint: &str, start: usize) -> Result<(Vec<Value>, usize), ClientError> {
+        let page = self.get(&format!("{endpoint}?startIndex={start}&count={PAGE_SIZE}")).await?;
+        let Value::Object(mut page) = page else {
+            return Err(ClientError::Setup(format!("{endpoint}: the answer is not a SCIM ListResponse")));
+        };
+        let resources = match page.remove("Resources") {
+            Some(Value::Array(r)) => r,
+            _ => Vec::new(),
+        };
+        let total = page.get("totalResults").and_then(Value::as_u64).map_or(usize::MAX, |t| t as usize);
+        Ok((resources, total))
     }
+
+    /// A discovery document (`ServiceProviderConfig`, `Schemas`), or `None` when the server
+    /// does not serve it (a 4xx answer).
+    pub async fn discovery(&self, endpoint: &str) -> Result<Option<Value>, ClientError> {
+        match self.get(endpoint).await {
+            Ok(v) => Ok(Some(v)),
+            Err(ClientError::Status { status: 400..=499, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// What the target says about itself: PATCH support and whether it is a Rollcall server
+    /// (see [`crate::reassign::detect`]).
+    pub async fn probe(&self) -> Result<TargetInfo, ClientError> {
+        let spc = self.discovery("ServiceProviderConfig").await?;
+        let schemas = self.discovery("Schemas").await?;
+        let patch = spc.as_ref().and_then(|c| c.pointer("/patch/supported")).and_then(Value::as_bool) == Some(true);
+        Ok(TargetInfo { patch, kind: crate::reassign::detect(schemas.as_ref(), spc.as_ref()) })
+    }
+}
+
+/// What [`Client::probe`] found out.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetInfo {
+    pub patch: bool,
+    pub kind: crate::reassign::TargetKind,
 }

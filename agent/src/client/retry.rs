@@ -36,10 +36,23 @@ pub fn retryable(status: u16) -> bool {
     status == 429 || status == 408 || (500..600).contains(&status) && status != 501
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is rare from SCIM servers and is read as
-/// absent, which falls back to the back-off).
+/// `Retry-After` (RFC 9110 §10.2.3): seconds, or an HTTP-date (IMF-fixdate), read as the
+/// time left until then (zero when it is past). Anything else is absent, which falls back to
+/// the back-off.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    parse_retry_after_at(value, time::OffsetDateTime::now_utc())
+}
+
+fn parse_retry_after_at(value: &str, now: time::OffsetDateTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let at = time::PrimitiveDateTime::parse(value, format).ok()?.assume_utc();
+    Some(Duration::try_from(at - now).unwrap_or(Duration::ZERO))
 }
 
 /// Spaces requests evenly: each one takes the next free slot, `1/rate` seconds after the
@@ -98,7 +111,10 @@ mod tests {
             assert!(!retryable(s), "{s}");
         }
         assert_eq!(parse_retry_after(" 2 "), Some(Duration::from_secs(2)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        let now = time::macros::datetime!(2015-10-21 07:27:30 UTC);
+        assert_eq!(parse_retry_after_at("Wed, 21 Oct 2015 07:28:00 GMT", now), Some(Duration::from_secs(30)));
+        assert_eq!(parse_retry_after_at("Wed, 21 Oct 2015 07:20:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -15,12 +15,7 @@ use super::{Actual, ActualUser, Change, DiffOptions, Op, Plan};
 
 /// Computes the plan that turns `actual` into `desired` for the people this agent manages.
 pub fn diff(desired: &Directory, actual: &Actual, options: &DiffOptions) -> Plan {
-    let mut plan = Plan {
-        provided: desired.provided.clone(),
-        managed_before: actual.users.iter().filter(|u| options.managed.contains(&u.id)).count(),
-        target_users: actual.users.len(),
-        ..Plan::default()
-    };
+    let mut plan = Plan { provided: desired.provided.clone(), target_users: actual.users.len(), ..Plan::default() };
     let by_key: BTreeMap<&str, &ActualUser> =
         actual.users.iter().filter_map(|u| Some((u.person.external_id.as_deref()?, u))).collect();
     let by_name: BTreeMap<String, &ActualUser> =
@@ -102,6 +97,10 @@ pub fn diff(desired: &Directory, actual: &Actual, options: &DiffOptions) -> Plan
         }
     }
     plan.ops.extend(updates);
+    // The people this agent manages from this run on: those it already did, and those the
+    // source names (matched). The deprovision guard's share is of these.
+    plan.managed_before =
+        actual.users.iter().filter(|u| options.managed.contains(&u.id) || matched.contains(u.id.as_str())).count();
 
     // Leavers: managed, unmatched people.
     let mut deleted: BTreeSet<&str> = BTreeSet::new();

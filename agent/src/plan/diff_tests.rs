@@ -123,6 +123,22 @@ fn creates_updates_and_deactivates() {
         ]
     );
     assert_eq!(plan.deprovision_count(), 1);
+    assert_eq!(plan.managed_before, 2, "1 (matched and managed) and 3 (managed)");
+}
+
+#[test]
+fn the_people_the_source_names_count_as_managed_on_a_first_run() {
+    // A target filled by another tool: no state yet, one of ten is inactive in the source.
+    let people: Vec<Person> = (0..10).map(|i| person(&format!("E{i}"), &format!("p{i}@x"), &[])).collect();
+    let actual = Actual {
+        users: people.iter().enumerate().map(|(i, p)| user(&i.to_string(), p.clone())).collect(),
+        groups: vec![],
+    };
+    let mut desired = Directory { people, groups: vec![], provided: [Attr::UserName, Attr::Active].into() };
+    desired.people[3].attrs.insert(Attr::Active, "false".into());
+    let plan = diff(&desired, &actual, &options(&[]));
+    assert_eq!((plan.deprovision_count(), plan.managed_before), (1, 10));
+    assert_eq!(crate::config::Threshold::Percent(10.0).allowed(plan.managed_before), 1);
 }
 
 #[test]

@@ -147,6 +147,7 @@ impl Op {
 
 /// The plan: the operations, what could not be planned, and the matches it rests on.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Plan {
     pub ops: Vec<Op>,
     /// People or groups left alone, and why (a userName taken by someone else, a protected
@@ -154,10 +155,15 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// The attributes compared (the source's).
     pub provided: BTreeSet<Attr>,
-    /// How many target users are managed by this agent before the run.
+    /// How many target users this agent manages: those it did before the run and those the
+    /// source names (the base of `--max-deprovision`).
     pub managed_before: usize,
-    /// Target users seen, and those left alone because they are not managed.
+    /// Target users seen.
     pub target_users: usize,
+    /// For each person deprovisioned, who is to get their work (with a `[reassignment]`
+    /// policy; see [`crate::reassign::plan_work`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reassignments: Vec<crate::reassign::LeaverWork>,
     /// People's key → target id for everyone matched (apply adds the created ones).
     #[serde(skip)]
     pub ids: BTreeMap<String, String>,

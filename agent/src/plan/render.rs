@@ -10,6 +10,8 @@ pub struct Heading<'a> {
     pub source: &'a str,
     pub target: &'a str,
     pub source_people: usize,
+    /// What happens to leavers' work, when there is a policy.
+    pub reassignment: Option<String>,
 }
 
 fn quote(v: Option<&str>) -> String {
@@ -31,8 +33,20 @@ fn list(items: &[String], limit: usize) -> String {
     s
 }
 
-/// One table row: action, subject, details.
-fn row(op: &Op) -> (&'static str, String, String) {
+/// One table row: action, subject, details (with who gets a leaver's work).
+fn row(op: &Op, plan: &Plan) -> (&'static str, String, String) {
+    let (action, subject, mut details) = bare_row(op);
+    let leaver = match op {
+        Op::Deactivate { id, .. } | Op::Delete { id, .. } | Op::Update { id, .. } if op.deprovisions() => Some(id),
+        _ => None,
+    };
+    if let Some(work) = leaver.and_then(|id| plan.reassignments.iter().find(|w| &w.id == id)) {
+        details = format!("{details}; {}", work.summary());
+    }
+    (action, subject, details)
+}
+
+fn bare_row(op: &Op) -> (&'static str, String, String) {
     match op {
         Op::Create { key, person } => {
             let details = person
@@ -52,14 +66,7 @@ fn row(op: &Op) -> (&'static str, String, String) {
             if *adopt {
                 parts.insert(0, format!("adopt (set externalId {key})"));
             }
-            let action = if op.deprovisions() {
-                "deactivate"
-            } else if op.is_reactivation() {
-                "reactivate"
-            } else {
-                "update"
-            };
-            (action, who(user_name, Some(key)), parts.join("; "))
+            (crate::apply::update_action(op), who(user_name, Some(key)), parts.join("; "))
         }
         Op::Deactivate { key, user_name, .. } => {
             ("deactivate", who(user_name, key.as_deref()), "left the source".into())
@@ -105,7 +112,10 @@ pub fn render(plan: &Plan, heading: &Heading<'_>, rows: usize) -> String {
             "  groups: {} create, {} rename, {} member adds, {} member removes",
             c.group_create, c.group_rename, c.member_add, c.member_remove
         );
-        let table: Vec<_> = plan.ops.iter().take(rows).map(row).collect();
+        if let Some(line) = &heading.reassignment {
+            let _ = writeln!(out, "  {line}");
+        }
+        let table: Vec<_> = plan.ops.iter().take(rows).map(|op| row(op, plan)).collect();
         if !table.is_empty() {
             let w0 = table.iter().map(|r| r.0.len()).max().unwrap_or(0).max("ACTION".len());
             let w1 = table.iter().map(|r| r.1.chars().count()).max().unwrap_or(0).clamp("WHO".len(), 48);
@@ -160,7 +170,12 @@ mod tests {
             managed_before: 2,
             ..Plan::default()
         };
-        let heading = Heading { source: "csv:people.csv", target: "http://t/scim/v2", source_people: 2 };
+        let heading = Heading {
+            source: "csv:people.csv",
+            target: "http://t/scim/v2",
+            source_people: 2,
+            reassignment: Some("reassignment: skipped, the target is not a Rollcall server".into()),
+        };
         let text = render(&plan, &heading, 2);
         assert!(text.contains("1 create, 0 update, 1 reactivate, 1 deactivate"), "{text}");
         assert!(text.contains("create      ann@x (E1)  givenName=Ann"), "{text}");
@@ -169,5 +184,67 @@ mod tests {
         assert!(text.contains("dee@x: protected"), "{text}");
         let empty = render(&Plan::default(), &heading, 2);
         assert!(empty.contains("Nothing to do"), "{empty}");
+    }
+
+    #[test]
+    fn every_kind_of_operation_reads_well() {
+        let mut person = Person { external_id: Some("E7".into()), ..Person::default() };
+        person.attrs.insert(Attr::UserName, "new@x".into());
+        person.attrs.insert(Attr::Department, "Sales".into());
+        let change = |attr, from: &str, to: &str| Change { attr, from: Some(from.into()), to: Some(to.into()) };
+        let plan = Plan {
+            ops: vec![
+                Op::Create { key: "E7".into(), person },
+                Op::Update {
+                    id: "1".into(),
+                    key: "E1".into(),
+                    user_name: "ann@x".into(),
+                    adopt: true,
+                    changes: vec![
+                        change(Attr::GivenName, "Anne", "Ann"),
+                        Change { attr: Attr::Department, from: Some("Ops".into()), to: None },
+                    ],
+                },
+                Op::Update {
+                    id: "2".into(),
+                    key: "E2".into(),
+                    user_name: "bob@x".into(),
+                    adopt: false,
+                    changes: vec![change(Attr::Active, "true", "false")],
+                },
+                Op::Deactivate { id: "3".into(), key: Some("E3".into()), user_name: "cy@x".into() },
+                Op::Delete { id: "4".into(), key: None, user_name: "dee@x".into() },
+                Op::CreateGroup { display_name: "New".into(), external_id: None, members: vec!["E7".into()] },
+                Op::RenameGroup { id: "g1".into(), from: "Sales".into(), to: "Sales EMEA".into() },
+                Op::Members {
+                    id: "g1".into(),
+                    display_name: "Sales".into(),
+                    add: (0..7).map(|i| format!("E{i}")).collect(),
+                    remove: vec!["9".into()],
+                },
+            ],
+            warnings: vec![
+                "hand@x: the target has this userName without an externalId; turn adoption on to take it over".into(),
+            ],
+            target_users: 5,
+            managed_before: 4,
+            reassignments: vec![crate::reassign::LeaverWork {
+                id: "3".into(),
+                user_name: "cy@x".into(),
+                strategy: crate::reassign::Strategy::Manager,
+                targets: vec![crate::reassign::Assignee { id: "1".into(), user_name: "ann@x".into(), count: None }],
+                group: None,
+                via: Some("manager".into()),
+                unresolved: None,
+            }],
+            ..Plan::default()
+        };
+        let heading = Heading {
+            source: "csv:people.csv",
+            target: "https://scim.example.com/scim/v2",
+            source_people: 3,
+            reassignment: Some("reassignment: skipped, the target is not a Rollcall server".into()),
+        };
+        insta::assert_snapshot!(render(&plan, &heading, 50));
     }
 }

@@ -48,6 +48,11 @@ pub fn parse(bytes: &[u8], config: &CsvConfig) -> Result<Loaded, CsvError> {
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).from_reader(bytes);
     let headers = reader.headers().map_err(|e| CsvError::Header(format!("cannot read the header row: {e}")))?.clone();
     let header_index = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name.trim()));
+    let mut seen_headers = BTreeSet::new();
+    if let Some(twice) = headers.iter().find(|h| !h.trim().is_empty() && !seen_headers.insert(h.trim().to_lowercase()))
+    {
+        return Err(CsvError::Header(format!("the header row has the column {twice:?} twice")));
+    }
 
     // Every name in the mapping must be an attribute we know: a typo would silently
     // drop a column.
@@ -83,6 +88,23 @@ pub fn parse(bytes: &[u8], config: &CsvConfig) -> Result<Loaded, CsvError> {
     }
 
     let mut loaded = Loaded::default();
+    let used: BTreeSet<usize> = attrs
+        .values()
+        .chain([&external_id])
+        .chain(groups.as_ref())
+        .filter_map(|f| match f {
+            Field::Column(i) => Some(*i),
+            Field::Constant(_) => None,
+        })
+        .collect();
+    let unused: Vec<&str> =
+        headers.iter().enumerate().filter(|(i, h)| !used.contains(i) && !h.trim().is_empty()).map(|(_, h)| h).collect();
+    if !unused.is_empty() {
+        loaded.notes.push(format!(
+            "columns not synced (not an attribute, and not mapped in [csv.columns]): {}",
+            unused.join(", ")
+        ));
+    }
     let mut memberships: Vec<(String, String)> = Vec::new();
     let (mut seen_ids, mut seen_names) = (BTreeSet::new(), BTreeSet::new());
     for result in reader.records() {
@@ -97,7 +119,7 @@ pub fn parse(bytes: &[u8], config: &CsvConfig) -> Result<Loaded, CsvError> {
                     csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_owned(),
                     _ => e.to_string(),
                 };
-                loaded.bad.push(BadRecord { line, reason });
+                loaded.bad.push(BadRecord::line(line, reason));
                 continue;
             }
         };
@@ -131,7 +153,7 @@ pub fn parse(bytes: &[u8], config: &CsvConfig) -> Result<Loaded, CsvError> {
             person.attrs.insert(Attr::Active, "true".into());
         }
         if let Some(reason) = bad.or_else(|| check_unique(&person, &mut seen_ids, &mut seen_names).err()) {
-            loaded.bad.push(BadRecord { line, reason });
+            loaded.bad.push(BadRecord::line(line, reason));
             continue;
         }
         if let Some(names) = groups.as_ref().and_then(value) {
@@ -223,5 +245,22 @@ mod tests {
         c.constants.insert("shoeSize".into(), "9".into());
         assert!(parse(b"externalId,userName\n1,a\n", &c).is_err());
         assert!(parse(b"userName\na\n", &cfg()).is_err());
+        let e = parse(b"externalId,userName,Email,email\n1,a,b,c\n", &cfg()).unwrap_err();
+        assert!(e.to_string().contains("twice"), "{e}");
+    }
+
+    #[test]
+    fn columns_that_are_not_synced_are_named() {
+        let loaded = parse(b"externalId,userName,deparment,title\n1,a@x,Sales,Boss\n", &cfg()).unwrap();
+        assert_eq!(loaded.notes.len(), 1);
+        assert!(loaded.notes[0].contains("deparment, title"), "{:?}", loaded.notes);
+    }
+
+    #[test]
+    fn a_quoted_field_over_two_lines_keeps_the_line_numbers_right() {
+        let text = "externalId,userName,displayName\nE1,a@x,\"Ann\nLee\"\nE2,b@x,Bob,extra\n";
+        let loaded = parse(text.as_bytes(), &cfg()).unwrap();
+        assert_eq!(loaded.directory.people[0].get(Attr::DisplayName), Some("Ann\nLee"));
+        assert_eq!(loaded.bad.iter().map(|b| b.line).collect::<Vec<_>>(), vec![4]);
     }
 }

@@ -89,6 +89,7 @@ impl FromStr for Attr {
 
 /// One person as a source describes them, or as the target holds them.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Person {
     /// The key. Target users without one are matched by userName only when adoption is on.
     pub external_id: Option<String>,
@@ -122,6 +123,7 @@ impl Person {
 
 /// A group as a source describes it: members are people's `externalId`s.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Group {
     /// Set by sources that have a stable group identity (SCIM); lets a rename be seen as one.
     pub external_id: Option<String>,
@@ -169,25 +171,51 @@ impl fmt::Display for SourceSpec {
     }
 }
 
+/// How a bad record is located: a line of a CSV file, or the position of a record in a
+/// JSON export's list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Locator {
+    Line,
+    Record,
+}
+
 /// A row (or record) that could not be read, with where it was.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BadRecord {
-    /// 1-based line in the file (the header is line 1); the record index for JSON.
+    /// 1-based: the line in a CSV file (the header is line 1), the record in a JSON list.
     pub line: u64,
+    pub at: Locator,
     pub reason: String,
+}
+
+impl BadRecord {
+    pub fn line(line: u64, reason: String) -> Self {
+        Self { line, at: Locator::Line, reason }
+    }
+
+    pub fn record(index: u64, reason: String) -> Self {
+        Self { line: index, at: Locator::Record, reason }
+    }
 }
 
 impl fmt::Display for BadRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.reason)
+        let what = match self.at {
+            Locator::Line => "line",
+            Locator::Record => "record",
+        };
+        write!(f, "{what} {}: {}", self.line, self.reason)
     }
 }
 
-/// What a file source read: the good records and the bad ones.
+/// What a file source read: the good records, the bad ones, and notes for the reader (a
+/// column that is not synced, say).
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub directory: Directory,
     pub bad: Vec<BadRecord>,
+    pub notes: Vec<String>,
 }
 
 /// Builds the group list from each person's group names (CSV and JSON exports carry

@@ -173,28 +173,41 @@ pub fn user_resource(person: &Person, provided: &BTreeSet<Attr>, manager_id: Opt
 /// The SCIM source: everyone and every group of another server. People are keyed by
 /// externalId, else by their id there; groups likewise, so that a rename is seen as one.
 pub async fn load(client: &Client) -> Result<Directory, ClientError> {
-    let users = client.list_all("Users").await?;
-    let mut people: Vec<(String, Person)> = users
-        .iter()
-        .filter_map(|u| Some((text(u.get("id"))?, person_from_resource(u, true))))
-        .filter(|(_, p)| !p.user_name().is_empty())
-        .collect();
+    let mut people: Vec<(String, Person)> = Vec::new();
+    client
+        .for_each_page("Users", |page| {
+            people.extend(
+                page.iter()
+                    .filter_map(|u| Some((text(u.get("id"))?, person_from_resource(u, true))))
+                    .filter(|(_, p)| !p.user_name().is_empty()),
+            )
+        })
+        .await?;
     resolve_managers(&mut people);
     let key_of: BTreeMap<&str, &str> =
         people.iter().filter_map(|(id, p)| Some((id.as_str(), p.external_id.as_deref()?))).collect();
-    let groups = client
-        .list_all("Groups")
-        .await?
-        .iter()
-        .filter_map(|g| {
-            let display_name = text(g.get("displayName"))?;
-            let members = g.get("members").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-            let members =
-                members.iter().filter_map(|m| key_of.get(m.get("value")?.as_str()?).map(|k| (*k).to_owned())).collect();
-            Some(Group { external_id: text(g.get("externalId")).or_else(|| text(g.get("id"))), display_name, members })
+    let mut groups = Vec::new();
+    client
+        .for_each_page("Groups", |page| {
+            groups.extend(page.iter().filter_map(|g| {
+                let display_name = text(g.get("displayName"))?;
+                let members = g.get("members").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+                let members = members
+                    .iter()
+                    .filter_map(|m| key_of.get(m.get("value")?.as_str()?).map(|k| (*k).to_owned()))
+                    .collect();
+                Some(Group {
+                    external_id: text(g.get("externalId")).or_else(|| text(g.get("id"))),
+                    display_name,
+                    members,
+                })
+            }))
         })
-        .collect();
-    let mut provided: BTreeSet<Attr> = Attr::ALL.into_iter().collect();
+        .await?;
+    // Only what the source holds is synced: a source server without departments does not
+    // clear the target's.
+    let mut provided: BTreeSet<Attr> = [Attr::UserName, Attr::Active].into();
+    provided.extend(people.iter().flat_map(|(_, p)| p.attrs.keys().copied()));
     // A manager outside the source cannot be named in the target: leave managers alone
     // unless every one of them resolved.
     if people.iter().any(|(_, p)| p.get(Attr::Manager).is_some_and(|m| m.starts_with("id:"))) {
@@ -205,31 +218,46 @@ pub async fn load(client: &Client) -> Result<Directory, ClientError> {
 
 /// The target's current state: users keyed by externalId only (a user without one is
 /// matched by userName, if adoption is on), managers as externalIds, groups with member ids.
-pub async fn load_target(client: &Client) -> Result<Actual, ClientError> {
-    let mut users = client.list_all("Users").await?;
-    users.retain(|u| text(u.get("id")).is_some());
-    let mut people: Vec<(String, Person)> =
-        users.iter().map(|u| (text(u.get("id")).unwrap_or_default(), person_from_resource(u, false))).collect();
-    resolve_managers(&mut people);
-    let users = people.into_iter().zip(users).map(|((id, person), raw)| ActualUser { id, person, raw }).collect();
-    let groups = client
-        .list_all("Groups")
-        .await?
-        .iter()
-        .filter_map(|g| {
-            let members = g.get("members").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-            Some(ActualGroup {
-                id: text(g.get("id"))?,
-                external_id: text(g.get("externalId")),
-                display_name: text(g.get("displayName")).unwrap_or_default(),
-                members: members
-                    .iter()
-                    .filter(|m| m.get("type").and_then(Value::as_str).is_none_or(|t| t == "User"))
-                    .filter_map(|m| text(m.get("value")))
-                    .collect(),
-            })
+/// `keep_raw` keeps each user's resource as read, which PUT needs (PATCH does not, and
+/// 100,000 resources are worth not holding).
+pub async fn load_target(client: &Client, keep_raw: bool) -> Result<Actual, ClientError> {
+    let mut people: Vec<(String, Person)> = Vec::new();
+    let mut raws: Vec<Value> = Vec::new();
+    client
+        .for_each_page("Users", |page| {
+            for u in page {
+                let Some(id) = text(u.get("id")) else { continue };
+                people.push((id, person_from_resource(&u, false)));
+                if keep_raw {
+                    raws.push(u);
+                }
+            }
         })
+        .await?;
+    resolve_managers(&mut people);
+    let mut raws = raws.into_iter();
+    let users = people
+        .into_iter()
+        .map(|(id, person)| ActualUser { id, person, raw: raws.next().unwrap_or(Value::Null) })
         .collect();
+    let mut groups = Vec::new();
+    client
+        .for_each_page("Groups", |page| {
+            groups.extend(page.iter().filter_map(|g| {
+                let members = g.get("members").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+                Some(ActualGroup {
+                    id: text(g.get("id"))?,
+                    external_id: text(g.get("externalId")),
+                    display_name: text(g.get("displayName")).unwrap_or_default(),
+                    members: members
+                        .iter()
+                        .filter(|m| m.get("type").and_then(Value::as_str).is_none_or(|t| t == "User"))
+                        .filter_map(|m| text(m.get("value")))
+                        .collect(),
+                })
+            }))
+        })
+        .await?;
     Ok(Actual { users, groups })
 }
 

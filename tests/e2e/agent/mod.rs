@@ -1,8 +1,11 @@
 //! The sync agent against the real server over real HTTP on loopback: generated CSVs of
 //! thousands of people, the safety rails, a flaky target behind a proxy, SCIM → SCIM.
 
+mod crash;
 mod proxy;
+mod reassignment;
 mod scim_sync;
+mod sources;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -295,11 +298,41 @@ async fn a_person_made_by_hand_is_adopted_only_when_allowed_and_delete_mode_dele
     a.config = Some(config);
     let (outcome, text) = run(Command::Apply(a), &env).await;
     assert_eq!(outcome.exit, Exit::Done, "{text}");
-    assert!(text.contains("no reassignment API"), "{text}");
+    assert!(text.contains("reassignment: skipped"), "{text}");
     let report: Value = serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
     let item = &report["report"]["items"][0];
     assert_eq!(item["action"], "delete");
-    assert!(item["reassignment"].as_str().unwrap().starts_with("skipped"), "{item}");
+    assert_eq!(item["reassignment"]["status"], "skipped", "{item}");
     let users = all(&app, "Users").await;
     assert!(users.iter().all(|u| u["userName"] != "person2@example.com"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_managed_scope_decides_who_may_be_deprovisioned() {
+    let app = TestApp::new().await;
+    let server = app.serve().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = env(&app.token);
+    // Provisioned by another tool: it has an externalId, but this agent never made it.
+    let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "other@example.com", "externalId": "OTHER-1"});
+    let other = app.post("/Users", body).await.expect(201).body["id"].as_str().unwrap().to_owned();
+    let rows: Vec<Row> = (0..20).map(Row::new).collect();
+    let source = write_csv(dir.path(), "p.csv", &rows);
+
+    // The default scope (the state file): the other tool's person is left alone.
+    let (outcome, text) = run(Command::Apply(args(dir.path(), &source, &server.base_url)), &env).await;
+    assert_eq!(outcome.exit, Exit::Done, "{text}");
+    let (outcome, text) = run(Command::Plan(args(dir.path(), &source, &server.base_url)), &env).await;
+    assert!(outcome.plan.unwrap().is_empty(), "{text}");
+    assert!(text.contains("21 users in the target, 20 of them managed"), "{text}");
+
+    // Every user with an externalId: that person is this agent's to deprovision.
+    let mut a = args(dir.path(), &source, &server.base_url);
+    a.managed_scope = Some("external-id".into());
+    let (outcome, text) = run(Command::Apply(a), &env).await;
+    assert_eq!(outcome.exit, Exit::Done, "{text}");
+    assert!(text.contains("21 of them managed"), "{text}");
+    assert_eq!(outcome.plan.unwrap().counts().deactivate, 1, "{text}");
+    assert_eq!(app.get(&format!("/Users/{other}")).await.expect(200).body["active"], false);
 }

@@ -1,9 +1,13 @@
-//! A target that is overloaded for a while: a small HTTP proxy in front of the real server
-//! answers 429 with `Retry-After` and then 503 to the first requests, and forwards the rest.
-//! The agent must wait, retry and finish with everything done.
+//! A target that misbehaves: a small HTTP proxy in front of the real server. Reads pass;
+//! the first writes get 429 with `Retry-After`, then 503, then some are carried out but
+//! answered 503 as if the answer were lost; the rest are forwarded. The agent must wait,
+//! retry, take what its lost answers created, and finish with everything done. The proxy
+//! also counts the writes it forwarded, so that a test can stop the agent mid-apply.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+
+use tokio::sync::Notify;
 
 use rollcall_tests::TestApp;
 use scim_agent::cli::Command;
@@ -13,17 +17,39 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::{all, args, env, run, write_csv, Row};
 
-/// How the proxy misbehaves: after `skip` requests (the agent's reads), the next
-/// `throttled` get 429 with `Retry-After: 1`, the next `unavailable` 503.
-struct Faults {
-    skip: usize,
-    throttled: usize,
-    unavailable: usize,
+/// How the proxy misbehaves with writes (reads always pass): the first `throttled` get 429
+/// with `Retry-After: 1`, the next `unavailable` 503, the next `lost` are carried out and
+/// answered 503 anyway.
+#[derive(Default)]
+pub struct Faults {
+    pub throttled: usize,
+    pub unavailable: usize,
+    pub lost: usize,
+    /// Reads meet the faults too.
+    pub reads_too: bool,
+    /// Pages of lists hold at most this many resources, whatever the agent asks for.
+    pub page_cap: Option<usize>,
     seen: AtomicUsize,
+    /// Writes the server carried out.
+    pub forwarded: AtomicUsize,
+    pub on_write: Notify,
+}
+
+impl Faults {
+    /// Waits until the server has carried out `n` writes.
+    pub async fn wait_for_writes(&self, n: usize) {
+        loop {
+            let notified = self.on_write.notified();
+            if self.forwarded.load(Ordering::SeqCst) >= n {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 /// Starts the proxy on an ephemeral loopback port; answers its SCIM base URL.
-async fn start(upstream: String, faults: Arc<Faults>) -> String {
+pub async fn start(upstream: String, faults: Arc<Faults>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let http = reqwest::Client::new();
@@ -63,8 +89,13 @@ async fn serve(stream: TcpStream, faults: &Faults, http: &reqwest::Client, upstr
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).await?;
+    let path = match faults.page_cap {
+        Some(cap) if method == "GET" => path.replace("count=1000", &format!("count={cap}")),
+        _ => path,
+    };
 
-    let n = faults.seen.fetch_add(1, Ordering::SeqCst).wrapping_sub(faults.skip);
+    let n = if method == "GET" && !faults.reads_too { usize::MAX } else { faults.seen.fetch_add(1, Ordering::SeqCst) };
+    let lose = n >= faults.throttled + faults.unavailable && n < faults.throttled + faults.unavailable + faults.lost;
     let (status, extra, text) = if n < faults.throttled {
         (429, "Retry-After: 1\r\n".to_owned(), r#"{"detail":"slow down"}"#.to_owned())
     } else if n < faults.throttled + faults.unavailable {
@@ -76,9 +107,18 @@ async fn serve(stream: TcpStream, faults: &Faults, http: &reqwest::Client, upstr
                 request = request.header(k, v);
             }
         }
-        match request.body(body).send().await {
+        let answer = match request.body(body).send().await {
             Ok(r) => (r.status().as_u16(), String::new(), r.text().await.unwrap_or_default()),
             Err(e) => (502, String::new(), format!("{{\"detail\":\"{e}\"}}")),
+        };
+        if method != "GET" {
+            faults.forwarded.fetch_add(1, Ordering::SeqCst);
+            faults.on_write.notify_waiters();
+        }
+        if lose {
+            (503, String::new(), r#"{"detail":"the answer was lost"}"#.to_owned())
+        } else {
+            answer
         }
     };
     let response = format!(
@@ -95,11 +135,11 @@ async fn the_agent_waits_out_429_and_503() {
     let app = TestApp::new().await;
     let server = app.serve().await;
     let upstream = server.base_url.trim_end_matches("/scim/v2").to_owned();
-    let faults = Arc::new(Faults { skip: 3, throttled: 8, unavailable: 8, seen: AtomicUsize::new(0) });
+    // Pages of 7: the agent reads 60 users in 9 pages, some of them at once.
+    let faults = Arc::new(Faults { throttled: 8, unavailable: 8, lost: 10, page_cap: Some(7), ..Faults::default() });
     let target = start(upstream, faults.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("agent.toml");
-    // The reads (Users, Groups, ServiceProviderConfig) pass; the writes meet the faults.
     // Short back-off so that the 503s cost little; the 429s still wait the server's second.
     std::fs::write(&config, "retry_base_ms = 50\nretry_max_ms = 2000\nretries = 20\n").unwrap();
     let rows: Vec<Row> = (0..60).map(Row::new).collect();
@@ -112,9 +152,16 @@ async fn the_agent_waits_out_429_and_503() {
     assert_eq!(outcome.exit, Exit::Done, "{text}");
     let report = outcome.report.unwrap();
     assert_eq!(report.failed, 0, "{text}");
-    assert!(report.retries >= 16, "only {} retries", report.retries);
+    assert!(report.retries >= 26, "only {} retries", report.retries);
     assert!(started.elapsed() >= std::time::Duration::from_secs(1), "Retry-After was not honoured");
-    assert_eq!(all(&app, "Users").await.len(), 60);
+    // The creates whose answers were lost were taken on retry (409, then a lookup), not
+    // made twice and not reported failed; the groups are whole.
+    let users = all(&app, "Users").await;
+    assert_eq!(users.len(), 60);
+    let groups = all(&app, "Groups").await;
+    assert_eq!(groups.len(), 9);
+    let everyone = groups.iter().find(|g| g["displayName"] == "Everyone").unwrap();
+    assert_eq!(everyone["members"].as_array().unwrap().len(), 60);
 
     // Idempotent through the proxy too.
     let (outcome, text) = run(Command::Plan(a), &env(&app.token)).await;
@@ -126,14 +173,36 @@ async fn a_target_that_stays_down_fails_cleanly() {
     let app = TestApp::new().await;
     let server = app.serve().await;
     let upstream = server.base_url.trim_end_matches("/scim/v2").to_owned();
-    let faults = Arc::new(Faults { skip: 0, throttled: 0, unavailable: usize::MAX / 2, seen: AtomicUsize::new(0) });
-    let target = start(upstream, faults).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("agent.toml");
     std::fs::write(&config, "retry_base_ms = 10\nretry_max_ms = 50\nretries = 2\n").unwrap();
-    let mut a = args(dir.path(), &write_csv(dir.path(), "p.csv", &[Row::new(1)]), &target);
-    a.config = Some(config);
+    let source = write_csv(dir.path(), "p.csv", &[Row::new(1), Row::new(2)]);
+
+    // Down for reads too: nothing can be planned (exit code 1).
+    let faults = Arc::new(Faults { unavailable: usize::MAX / 2, reads_too: true, ..Faults::default() });
+    let mut a = args(dir.path(), &source, &start(upstream.clone(), faults).await);
+    a.config = Some(config.clone());
     let (outcome, text) = run(Command::Apply(a), &env(&app.token)).await;
     assert_eq!(outcome.exit, Exit::Failed, "{text}");
-    assert!(text.contains("HTTP 503"), "{text}");
+    assert!(text.contains("cannot read the target") && text.contains("HTTP 503"), "{text}");
+
+    // Down for writes only: every item fails after its retries (exit code 3), the report and
+    // the state say so, and nothing was half-made.
+    let faults = Arc::new(Faults { unavailable: usize::MAX / 2, ..Faults::default() });
+    let mut a = args(dir.path(), &source, &start(upstream, faults).await);
+    a.config = Some(config);
+    a.json = Some(dir.path().join("report.json"));
+    let (outcome, text) = run(Command::Apply(a), &env(&app.token)).await;
+    assert_eq!(outcome.exit, Exit::Partial, "{text}");
+    assert_eq!(Exit::Partial.code(), 3);
+    assert!(text.contains("failed: create person1@example.com (E00001): POST"), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["outcome"], "partial");
+    assert_eq!(report["report"]["failed"], 2 + 3, "{report:#}");
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("state.json")).unwrap()).unwrap();
+    let last = &state["targets"].as_object().unwrap().values().next().unwrap()["lastRun"];
+    assert_eq!(last["outcome"], "some operations failed");
+    assert_eq!(all(&app, "Users").await.len(), 0);
 }

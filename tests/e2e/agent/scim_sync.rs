@@ -1,6 +1,7 @@
 //! SCIM → SCIM: the default tenant is the source, another tenant of the same server the
 //! target. People keep their keys, managers and groups follow, and a group rename in the
-//! source is a rename in the target.
+//! source is a rename in the target; once with PATCH (the server supports it), once with
+//! PUT only, as against a server without PATCH.
 
 use rollcall_tests::TestApp;
 use scim_agent::cli::{Command, Env};
@@ -11,6 +12,19 @@ use super::{args, run};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scim_to_scim_between_two_tenants() {
+    sync_two_tenants("auto").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scim_to_scim_with_put_only() {
+    sync_two_tenants("put").await;
+}
+
+async fn sync_two_tenants(update_method: &str) {
+    let with = |mut a: scim_agent::cli::RunArgs| {
+        a.update_method = Some(update_method.to_owned());
+        a
+    };
     let app = TestApp::new().await;
     let server = app.serve().await;
     let other = app.tenant("other").await;
@@ -34,7 +48,7 @@ async fn scim_to_scim_between_two_tenants() {
 
     let source = format!("scim:{}", server.base_url);
     let env = Env { target_token: Some(other.clone()), source_token: Some(app.token.clone()) };
-    let (outcome, text) = run(Command::Apply(args(dir.path(), &source, &server.base_url)), &env).await;
+    let (outcome, text) = run(Command::Apply(with(args(dir.path(), &source, &server.base_url))), &env).await;
     assert_eq!(outcome.exit, Exit::Done, "{text}");
     assert_eq!(outcome.report.unwrap().succeeded, 22, "{text}");
 
@@ -63,7 +77,7 @@ async fn scim_to_scim_between_two_tenants() {
         {"op": "remove", "path": format!("members[value eq \"{}\"]", members[5])},
     ]});
     app.patch(&format!("/Groups/{group}"), patch).await.expect(200);
-    let (outcome, text) = run(Command::Apply(args(dir.path(), &source, &server.base_url)), &env).await;
+    let (outcome, text) = run(Command::Apply(with(args(dir.path(), &source, &server.base_url))), &env).await;
     assert_eq!(outcome.exit, Exit::Done, "{text}");
     let c = outcome.plan.unwrap().counts();
     assert_eq!((c.group_rename, c.member_remove, c.group_create), (1, 1, 0), "{text}");
@@ -72,6 +86,24 @@ async fn scim_to_scim_between_two_tenants() {
     assert_eq!(groups["Resources"][0]["displayName"], "Field crew");
     assert_eq!(groups["Resources"][0]["members"].as_array().unwrap().len(), 20);
 
-    let (outcome, text) = run(Command::Plan(args(dir.path(), &source, &server.base_url)), &env).await;
+    // A person changes in the source: an update of only what changed (PATCH or PUT).
+    let w7 = &members[8];
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "replace", "path": "name.familyName", "value": "Seven"},
+        {"op": "replace", "path": "active", "value": false},
+    ]});
+    app.patch(&format!("/Users/{w7}"), patch).await.expect(200);
+    let (outcome, text) = run(Command::Apply(with(args(dir.path(), &source, &server.base_url))), &env).await;
+    assert_eq!(outcome.exit, Exit::Done, "{text}");
+    let c = outcome.plan.unwrap().counts();
+    assert_eq!((c.update, c.deactivate), (0, 1), "{text}");
+    let users = call("/Users?filter=externalId%20eq%20%22W7%22".into()).await;
+    let w7 = &users["Resources"][0];
+    assert_eq!(w7["name"]["familyName"], "Seven");
+    assert_eq!(w7["name"]["givenName"], "W", "PUT keeps what did not change");
+    assert_eq!(w7["active"], false);
+    assert_eq!(w7["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]["value"], target_boss["id"]);
+
+    let (outcome, text) = run(Command::Plan(with(args(dir.path(), &source, &server.base_url))), &env).await;
     assert!(outcome.plan.unwrap().is_empty(), "{text}");
 }
