@@ -47,6 +47,8 @@ pub struct AppState {
     pub app_url: Option<String>,
     /// Every expiry (sign-up links, reset links) is judged by this clock.
     pub clock: Arc<dyn Clock>,
+    /// Tenant names by id, for mails (tenants are never renamed).
+    pub tenant_names: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             public_url: None,
             app_url: None,
             clock: Arc::new(SystemClock),
+            tenant_names: std::sync::Mutex::default(),
         }
     }
 }

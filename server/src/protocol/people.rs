@@ -37,7 +37,20 @@ pub fn app_url(state: &AppState, req: &Request) -> String {
 
 /// The lifecycle context of a request made with `token`.
 pub async fn context(state: &AppState, req: &Request, token: &TokenRecord) -> Result<Ctx> {
-    let tenant_name = state.store.people().tenant_name(&token.tenant).await?.unwrap_or_default();
+    let cached = state.tenant_names.lock().unwrap_or_else(|e| e.into_inner()).get(&token.tenant.0).cloned();
+    let tenant_name = match cached {
+        Some(name) => name,
+        None => {
+            let name = state.store.people().tenant_name(&token.tenant).await?.unwrap_or_default();
+            let mut names = state.tenant_names.lock().unwrap_or_else(|e| e.into_inner());
+            // Tenants are few; the cap only guards memory.
+            if names.len() > 10_000 {
+                names.clear();
+            }
+            names.insert(token.tenant.0.clone(), name.clone());
+            name
+        }
+    };
     Ok(Ctx {
         tenant: token.tenant.clone(),
         tenant_name,
@@ -200,18 +213,49 @@ pub async fn overlays(
     items: &[StoredResource],
     projection: &Projection,
 ) -> Result<HashMap<String, Map<String, Value>>> {
+    overlays_known(state, tenant, items, projection, Vec::new()).await
+}
+
+/// As [`overlays`], with the people already at hand (just written) not read again.
+pub async fn overlays_known(
+    state: &AppState,
+    tenant: &TenantId,
+    items: &[StoredResource],
+    projection: &Projection,
+    known: Vec<Person>,
+) -> Result<HashMap<String, Map<String, Value>>> {
     let mut out = HashMap::new();
-    let users: Vec<String> =
-        items.iter().filter(|r| r.resource_type == ResourceType::User).map(|r| r.id.clone()).collect();
+    let full = wants_extension(projection, ROLLCALL_USER);
+    // Without the extension the overlay needs only what the person row says, and a User
+    // whose document has none of the mirrored attributes needs nothing at all.
+    let mirrored =
+        |r: &StoredResource| ["active", "userType", "roles", ROLLCALL_USER].iter().any(|k| r.data.contains_key(*k));
+    let users: Vec<String> = items
+        .iter()
+        .filter(|r| r.resource_type == ResourceType::User && (full || mirrored(r)))
+        .filter(|r| !known.iter().any(|p| p.id == r.id))
+        .map(|r| r.id.clone())
+        .collect();
     let now = state.clock.now();
+    let mut people = known;
     if !users.is_empty() {
         let mut tx = state.store.people().read(tenant).await?;
-        let (_, people) = tx
+        let (_, found) = tx
             .people(&PeopleQuery { ids: Some(users), archived: true, limit: 10_000, ..PeopleQuery::default() })
             .await?;
         tx.commit().await?;
-        let full = wants_extension(projection, ROLLCALL_USER);
-        for view in views(state, tenant, people).await? {
+        people.extend(found);
+    }
+    if !people.is_empty() {
+        let views = if full {
+            views(state, tenant, people).await?
+        } else {
+            people
+                .into_iter()
+                .map(|person| PersonView { person, permissions: Vec::new(), memberships: Vec::new() })
+                .collect()
+        };
+        for view in views {
             let mut m = Map::new();
             if let Some(item) = items.iter().find(|r| r.id == view.person.id) {
                 // Only the keys the document has are overlaid (see `PersonView::overlay`).

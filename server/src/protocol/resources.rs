@@ -56,8 +56,10 @@ async fn present_one(
     res: &StoredResource,
     base: &str,
     proj: &Projection,
+    known: Option<crate::domain::people::Person>,
 ) -> Result<Value, ScimError> {
-    let overlays = people::overlays(state, tenant, std::slice::from_ref(res), proj).await?;
+    let known = known.into_iter().collect();
+    let overlays = people::overlays_known(state, tenant, std::slice::from_ref(res), proj, known).await?;
     Ok(present_with(res, base, proj, overlays.get(&res.id)))
 }
 
@@ -73,19 +75,20 @@ pub async fn create(state: Arc<AppState>, mut req: Request, rt: ResourceType) ->
     let Normalized { mut data, members } = normalize(rt, &body)?;
     strip_write_only(&mut data);
     people::mark_group_extension(&mut data, people::declared_group_extension(rt, &body));
-    let created = match rt {
+    let (created, known) = match rt {
         // A person is created (or an archived one restored) by the lifecycle, by policy.
         ResourceType::User => {
             let ctx = people::context(&state, &req, &token).await?;
             let mut tx = state.store.people().begin(&tenant).await?;
             let person = people_scim::create(tx.as_mut(), &ctx, data).await?;
             tx.commit().await?;
-            people::resource_of(&person)
+            (people::resource_of(&person), Some(person))
         }
-        ResourceType::Group => state.store.create(&tenant, rt, NewResource { data, members }).await?,
+        ResourceType::Group => (state.store.create(&tenant, rt, NewResource { data, members }).await?, None),
     };
     let base = base_url(&req, state.public_url.as_deref());
-    let body = present_one(&state, &tenant, &created, &base, &projection_from_query(req.uri().query())).await?;
+    let proj = projection_from_query(req.uri().query());
+    let body = present_one(&state, &tenant, &created, &base, &proj, known).await?;
     let loc = location(&base, rt, &created.id);
     Ok(resource_response(StatusCode::CREATED, &body, &etag(created.meta.version), Some(&loc)))
 }
@@ -105,7 +108,7 @@ pub async fn get(state: Arc<AppState>, req: Request, rt: ResourceType, id: Strin
     if condition.if_none_match.is_some_and(|s| s.contains(found.meta.version)) {
         return Ok(Response::builder().status(StatusCode::NOT_MODIFIED).header("ETag", tag).finish());
     }
-    let body = present_one(&state, &tenant, &found, &base_url(&req, state.public_url.as_deref()), &proj).await?;
+    let body = present_one(&state, &tenant, &found, &base_url(&req, state.public_url.as_deref()), &proj, None).await?;
     Ok(resource_response(StatusCode::OK, &body, &tag, None))
 }
 
@@ -151,7 +154,7 @@ async fn write(
     let tenant = &token.tenant;
     let proj = projection_from_query(req.uri().query());
     let with_relations = projection::wants_relations(rt, &proj);
-    let updated = match rt {
+    let (updated, known) = match rt {
         // What changed in `active`, `roles`, `userType` and `partner` is a lifecycle move.
         ResourceType::User => {
             let ctx = people::context(state, req, token).await?;
@@ -164,11 +167,13 @@ async fn write(
                     res.groups = found.groups;
                 }
             }
-            res
+            (res, Some(person))
         }
-        ResourceType::Group => state.store.update(tenant, rt, id, &precondition(req), mutation, with_relations).await?,
+        ResourceType::Group => {
+            (state.store.update(tenant, rt, id, &precondition(req), mutation, with_relations).await?, None)
+        }
     };
-    let body = present_one(state, tenant, &updated, &base_url(req, state.public_url.as_deref()), &proj).await?;
+    let body = present_one(state, tenant, &updated, &base_url(req, state.public_url.as_deref()), &proj, known).await?;
     Ok(resource_response(StatusCode::OK, &body, &etag(updated.meta.version), None))
 }
 

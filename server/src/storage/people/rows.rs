@@ -267,7 +267,10 @@ async fn write_profile<D: Backend>(tx: &mut SqlTx<D>, id: &str, p: &ProfileRow<'
         .text(id)
         .run(tx.conn())
         .await?;
-    for perm in p.permissions {
+    let mut permissions = p.permissions.to_vec();
+    permissions.sort();
+    permissions.dedup();
+    for perm in &permissions {
         Sql::<D>::new("INSERT INTO person_permissions (tenant_id, user_id, permission) VALUES (")
             .text(t.clone())
             .sql(", ")
@@ -341,7 +344,27 @@ pub async fn insert<D: Backend>(tx: &mut SqlTx<D>, new: &NewPerson, now: OffsetD
         permissions: &new.permissions,
     };
     write_profile(tx, &id, &profile).await?;
-    person(tx, &id).await?.ok_or_else(|| Error::Storage("the person just written is gone".into()))
+    // What was just written, without reading it back: a new person is in no group yet.
+    Ok(Person {
+        id,
+        data: new.data.clone(),
+        version: 1,
+        created: now,
+        updated: now,
+        state: new.state,
+        user_type: new.user_type,
+        partner: new.partner,
+        role: new.role.clone(),
+        group_role: None,
+        permissions: {
+            let mut p = new.permissions.clone();
+            p.sort();
+            p.dedup();
+            p
+        },
+        invitation: new.invitation,
+        password_hash: None,
+    })
 }
 
 pub async fn save<D: Backend>(tx: &mut SqlTx<D>, p: &Person, now: OffsetDateTime) -> Result<Person> {
@@ -390,7 +413,16 @@ pub async fn save<D: Backend>(tx: &mut SqlTx<D>, p: &Person, now: OffsetDateTime
         permissions: &p.permissions,
     };
     write_profile(tx, &p.id, &profile).await?;
-    person(tx, &p.id).await?.ok_or_else(|| Error::Storage("the person just written is gone".into()))
+    // The row is the caller's, locked with the tenant: this is what it now holds.
+    let mut saved = p.clone();
+    saved.permissions.sort();
+    saved.permissions.dedup();
+    saved.version = p.version + 1;
+    saved.updated = now;
+    if p.state == State::Deleted {
+        saved.group_role = None;
+    }
+    Ok(saved)
 }
 
 async fn count<D: Backend>(tx: &mut SqlTx<D>, q: Sql<'_, D>) -> Result<u64> {

@@ -25,6 +25,10 @@ use super::{outbox, projects, rows as people, Backend};
 pub struct SqlTx<D: Backend> {
     pub(super) tx: Transaction<'static, D>,
     pub(super) tenant: String,
+    /// Read once per transaction: a use case asks for them several times, and a write
+    /// transaction holds the tenant's lock, so they cannot change under it.
+    settings: Option<TenantSettings>,
+    roles: Option<Vec<Role>>,
 }
 
 impl<D: Backend> SqlTx<D> {
@@ -36,7 +40,7 @@ impl<D: Backend> SqlTx<D> {
         } else {
             D::begin_write(pool).await?
         };
-        Ok(Self { tx, tenant: tenant.0.clone() })
+        Ok(Self { tx, tenant: tenant.0.clone(), settings: None, roles: None })
     }
 
     pub(super) fn conn(&mut self) -> &mut <D as sqlx::Database>::Connection {
@@ -51,11 +55,11 @@ impl<D: Backend> SqlTx<D> {
         Ok(!rows.is_empty())
     }
 
-    /// Locks the tenant's settings row, creating it (and the built-in roles) on first use.
+    /// Locks the tenant's settings row (reading it), creating it and the built-in roles on
+    /// first use.
     pub async fn lock_tenant(&mut self) -> Result<()> {
-        let lock = "SELECT 1 FROM tenant_settings WHERE tenant_id = ";
-        let rows = Sql::<D>::new(lock).text(self.tenant.clone()).sql(D::LOCK_ROW).rows(self.conn()).await?;
-        if !rows.is_empty() {
+        if let Some(found) = self.read_settings(D::LOCK_ROW).await? {
+            self.settings = Some(found);
             return Ok(());
         }
         let d = TenantSettings::default();
@@ -78,7 +82,7 @@ impl<D: Backend> SqlTx<D> {
         .sql(") ON CONFLICT DO NOTHING")
         .run(self.conn())
         .await?;
-        Sql::<D>::new(lock).text(self.tenant.clone()).sql(D::LOCK_ROW).rows(self.conn()).await?;
+        self.settings = self.read_settings(D::LOCK_ROW).await?;
         let existing = Sql::<D>::new("SELECT count(*) FROM roles WHERE tenant_id = ")
             .text(self.tenant.clone())
             .rows(self.conn())
@@ -89,6 +93,29 @@ impl<D: Backend> SqlTx<D> {
             }
         }
         Ok(())
+    }
+
+    async fn read_settings(&mut self, lock: &str) -> Result<Option<TenantSettings>> {
+        let rows = Sql::<D>::new(
+            "SELECT seat_limit, link_validity_hours, scim_create, scim_deactivate, scim_reactivate, send_invitations, \
+             join_link_hash FROM tenant_settings WHERE tenant_id = ",
+        )
+        .text(self.tenant.clone())
+        .sql(lock)
+        .rows(self.conn())
+        .await?;
+        let Some(r) = rows.first() else { return Ok(None) };
+        Ok(Some(TenantSettings {
+            seat_limit: D::int(r, 0)?.and_then(|n| u32::try_from(n).ok()),
+            link_validity_hours: D::int(r, 1)?
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| bad("link validity"))?,
+            scim_create: UserTarget::parse(&req_text::<D>(r, 2)?).ok_or_else(|| bad("policy"))?,
+            scim_deactivate: Deactivation::parse(&req_text::<D>(r, 3)?).ok_or_else(|| bad("policy"))?,
+            scim_reactivate: UserTarget::parse(&req_text::<D>(r, 4)?).ok_or_else(|| bad("policy"))?,
+            send_invitations: D::int(r, 5)?.unwrap_or(1) != 0,
+            join_link_enabled: D::text(r, 6)?.is_some(),
+        }))
     }
 
     async fn write_role(&mut self, role: &Role) -> Result<()> {
@@ -185,25 +212,10 @@ fn json_of(v: Option<&Value>) -> Option<String> {
 #[async_trait]
 impl<D: Backend> PeopleTx for SqlTx<D> {
     async fn settings(&mut self) -> Result<TenantSettings> {
-        let rows = Sql::<D>::new(
-            "SELECT seat_limit, link_validity_hours, scim_create, scim_deactivate, scim_reactivate, send_invitations, \
-             join_link_hash FROM tenant_settings WHERE tenant_id = ",
-        )
-        .text(self.tenant.clone())
-        .rows(self.conn())
-        .await?;
-        let Some(r) = rows.first() else { return Ok(TenantSettings::default()) };
-        Ok(TenantSettings {
-            seat_limit: D::int(r, 0)?.and_then(|n| u32::try_from(n).ok()),
-            link_validity_hours: D::int(r, 1)?
-                .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| bad("link validity"))?,
-            scim_create: UserTarget::parse(&req_text::<D>(r, 2)?).ok_or_else(|| bad("policy"))?,
-            scim_deactivate: Deactivation::parse(&req_text::<D>(r, 3)?).ok_or_else(|| bad("policy"))?,
-            scim_reactivate: UserTarget::parse(&req_text::<D>(r, 4)?).ok_or_else(|| bad("policy"))?,
-            send_invitations: D::int(r, 5)?.unwrap_or(1) != 0,
-            join_link_enabled: D::text(r, 6)?.is_some(),
-        })
+        if self.settings.is_none() {
+            self.settings = self.read_settings("").await?;
+        }
+        Ok(self.settings.clone().unwrap_or_default())
     }
 
     async fn save_settings(&mut self, s: &TenantSettings) -> Result<()> {
@@ -223,6 +235,7 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
             .text(self.tenant.clone())
             .run(self.conn())
             .await?;
+        self.settings = Some(s.clone());
         Ok(())
     }
 
@@ -235,6 +248,9 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
     }
 
     async fn set_join_link_hash(&mut self, hash: Option<&str>) -> Result<()> {
+        if let Some(cached) = &mut self.settings {
+            cached.join_link_enabled = hash.is_some();
+        }
         Sql::<D>::new("UPDATE tenant_settings SET join_link_hash = ")
             .opt_text(hash)
             .sql(" WHERE tenant_id = ")
@@ -297,18 +313,23 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
     }
 
     async fn roles(&mut self) -> Result<Vec<Role>> {
-        self.read_roles(None).await
+        if self.roles.is_none() {
+            self.roles = Some(self.read_roles(None).await?);
+        }
+        Ok(self.roles.clone().unwrap_or_default())
     }
 
     async fn role(&mut self, name: &str) -> Result<Option<Role>> {
-        Ok(self.read_roles(Some(name)).await?.into_iter().next())
+        Ok(self.roles().await?.into_iter().find(|r| r.name == name))
     }
 
     async fn save_role(&mut self, role: &Role) -> Result<()> {
+        self.roles = None;
         self.write_role(role).await
     }
 
     async fn delete_role(&mut self, name: &str) -> Result<()> {
+        self.roles = None;
         Sql::<D>::new("DELETE FROM roles WHERE tenant_id = ")
             .text(self.tenant.clone())
             .sql(" AND name = ")
