@@ -4,6 +4,7 @@
 mod agent;
 mod bulk;
 mod conformance;
+mod cursors;
 mod discovery;
 mod errors;
 mod etags;

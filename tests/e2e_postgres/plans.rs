@@ -19,6 +19,7 @@ async fn plan(conn: &mut sqlx::PgConnection, rt: ResourceType, filter: &str) -> 
         start_index: 1,
         count: 100,
         with_relations: false,
+        keyset: None,
     };
     let tenant = TenantId("t".into());
     let mut qb = select_page::<Postgres>("EXPLAIN ", &tenant, rt, &query).expect("query");

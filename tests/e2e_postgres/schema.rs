@@ -146,5 +146,6 @@ async fn replicas_starting_at_once_migrate_safely() {
         .fetch_one(pg.pool())
         .await
         .expect("migrations");
-    assert_eq!(applied, 1);
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/postgres")).expect("migrations").count();
+    assert_eq!(applied, i64::try_from(files).expect("count"));
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use poem::http::{HeaderMap, Method};
 use poem::test::TestClient;
 use poem::{EndpointExt, Response};
+use scim_server::domain::clock::{Clock, SystemClock};
 use scim_server::domain::store::Store;
 use scim_server::domain::tenant;
 use scim_server::{build_app, storage, AppState};
@@ -62,6 +63,11 @@ impl TestApp {
     /// A fresh database with the `default` tenant and a token for it: SQLite, or
     /// PostgreSQL in the `e2e_postgres` binary when PostgreSQL is reachable.
     pub async fn new() -> Self {
+        Self::with_clock(Arc::new(SystemClock)).await
+    }
+
+    /// The same, with the clock the app reads (cursor expiry), for tests that move time.
+    pub async fn with_clock(clock: Arc<dyn Clock>) -> Self {
         let (url, scratch) = match postgres::fresh_database_for_suite().await {
             Some(db) => (db.url.clone(), Scratch::Postgres(db)),
             None => {
@@ -74,7 +80,9 @@ impl TestApp {
             Ok(tenant::Bootstrap::GeneratedToken(t)) => t,
             other => panic!("unexpected bootstrap: {other:?}"),
         };
-        let app = build_app(Arc::new(AppState::new(store.clone()))).boxed();
+        let mut state = AppState::new(store.clone());
+        state.clock = clock;
+        let app = build_app(Arc::new(state)).boxed();
         Self { client: TestClient::new(app), store, token, url, _scratch: scratch }
     }
 

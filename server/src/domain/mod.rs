@@ -1,6 +1,7 @@
 //! The domain: resources, schemas, filters, PATCH and the store interface. Free of HTTP and
 //! SQL: neither poem nor sqlx is imported below this module.
 
+pub mod clock;
 pub mod error;
 pub mod filter;
 pub mod matcher;

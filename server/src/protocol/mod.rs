@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod bulk;
+pub mod cursor;
 pub mod discovery;
 pub mod error;
 pub mod filter;
@@ -16,6 +17,7 @@ pub mod search;
 
 use std::sync::Arc;
 
+use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::store::Store;
 
 /// The media type of every SCIM answer (RFC 7644 §3.1).
@@ -40,10 +42,21 @@ pub struct AppState {
     pub limits: Limits,
     /// The SCIM base URL to put in `meta.location`, when the Host header is not to be trusted.
     pub public_url: Option<String>,
+    /// Signs and checks pagination cursors with the database's key.
+    pub cursors: cursor::CursorCodec,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, tokens: auth::TokenCache::default(), limits: Limits::default(), public_url: None }
+        let cursors = cursor::CursorCodec::new(store.cursor_key().to_vec());
+        Self {
+            store,
+            tokens: auth::TokenCache::default(),
+            limits: Limits::default(),
+            public_url: None,
+            cursors,
+            clock: Arc::new(SystemClock),
+        }
     }
 }

@@ -7,15 +7,16 @@ use poem::http::StatusCode;
 use poem::{Request, Response};
 use serde_json::{json, Value};
 
-use crate::domain::resource::{ListQuery, SortOrder, TenantId};
+use crate::domain::resource::{Keyset, ListQuery, SortOrder, TenantId};
 use crate::domain::schema::ResourceType;
 use crate::domain::tenant::Scope;
 use crate::domain::Error;
 
 use super::discovery::RESOURCE_TYPES;
+use super::cursor::Position;
 use super::error::ScimError;
 use super::http::{base_url, json_body, scim_json};
-use super::query::{list_from_body, list_from_query, ListParams};
+use super::query::{list_from_body, list_from_query, ListParams, MAX_COUNT};
 use super::resources::present;
 use super::{auth, projection, AppState};
 
@@ -41,13 +42,20 @@ pub async fn search_root(state: Arc<AppState>, mut req: Request) -> Answer {
     answer(&state, &req, &tenant, &RESOURCE_TYPES, &params).await
 }
 
-fn query_for(rt: ResourceType, params: &ListParams, start_index: u64, count: u64) -> ListQuery {
+fn query_for(
+    rt: ResourceType,
+    params: &ListParams,
+    start_index: u64,
+    count: u64,
+    keyset: Option<Option<Keyset>>,
+) -> ListQuery {
     ListQuery {
         filter: params.filter.clone(),
         sort: params.sort_by.clone().map(|p| (p, params.sort_order.unwrap_or(SortOrder::Ascending))),
         start_index,
         count,
         with_relations: projection::wants_relations(rt, &params.projection),
+        keyset,
     }
 }
 
@@ -59,6 +67,9 @@ async fn answer(
     types: &[ResourceType],
     params: &ListParams,
 ) -> Answer {
+    if let Some(cursor) = &params.cursor {
+        return answer_cursor(state, req, tenant, types, params, cursor).await;
+    }
     let base = base_url(req, state.public_url.as_deref());
     let mut total = 0u64;
     let mut resources = Vec::new();
@@ -68,7 +79,7 @@ async fn answer(
     let mut answered = false;
     for &rt in types {
         // Across types, a filter naming an attribute one type lacks matches nothing there.
-        let page = match state.store.list(tenant, rt, &query_for(rt, params, skip + 1, remaining)).await {
+        let page = match state.store.list(tenant, rt, &query_for(rt, params, skip + 1, remaining, None)).await {
             Ok(page) => page,
             Err(Error::InvalidFilter(m)) if types.len() > 1 => {
                 first_error.get_or_insert(Error::InvalidFilter(m));
@@ -94,5 +105,92 @@ async fn answer(
         "startIndex": params.start_index,
         "Resources": Value::Array(resources),
     });
+    Ok(scim_json(StatusCode::OK, &body))
+}
+
+/// What a cursor is bound to: the tenant and the query, all but the page size (RFC 9865 §2
+/// has the client repeat every parameter; a different page size changes no position).
+fn walk_identity(tenant: &TenantId, types: &[ResourceType], params: &ListParams) -> Vec<u8> {
+    let types: Vec<&str> = types.iter().map(|rt| rt.name()).collect();
+    format!("{}\n{types:?}\n{:?}\n{:?}\n{:?}", tenant.0, params.filter, params.sort_by, params.sort_order).into_bytes()
+}
+
+/// Cursor paging (RFC 9865): keyset pages in the list order, each resuming strictly after the
+/// last row of the previous one, so a walk over a tenant that changes under it neither skips
+/// nor repeats a resource that exists throughout.
+async fn answer_cursor(
+    state: &AppState,
+    req: &Request,
+    tenant: &TenantId,
+    types: &[ResourceType],
+    params: &ListParams,
+    cursor: &str,
+) -> Answer {
+    if params.count == 0 {
+        return Err(ScimError::bad_request(
+            "invalidCount",
+            format!("with a cursor, count must be between 1 and {MAX_COUNT}"),
+        ));
+    }
+    let identity = walk_identity(tenant, types, params);
+    let now = state.clock.now();
+    let start = state.cursors.open(&identity, cursor, now)?;
+    if start.type_index >= types.len() {
+        return Err(ScimError::bad_request("invalidCursor", "the cursor does not fit this query"));
+    }
+    let base = base_url(req, state.public_url.as_deref());
+    let mut total = 0u64;
+    let mut resources = Vec::new();
+    let mut remaining = params.count;
+    let mut next: Option<Position> = None;
+    let mut first_error = None;
+    let mut answered = false;
+    for (index, &rt) in types.iter().enumerate() {
+        // Types before the cursor's are already walked: only their totals are wanted.
+        let (keyset, count) = match index.cmp(&start.type_index) {
+            std::cmp::Ordering::Less => (None, 0),
+            std::cmp::Ordering::Equal => (start.after.clone(), remaining),
+            std::cmp::Ordering::Greater => (None, remaining),
+        };
+        let page = match state.store.list(tenant, rt, &query_for(rt, params, 1, count, Some(keyset))).await {
+            Ok(page) => page,
+            Err(Error::InvalidFilter(m)) if types.len() > 1 => {
+                first_error.get_or_insert(Error::InvalidFilter(m));
+                continue;
+            }
+            Err(Error::InvalidValue(m)) if index == start.type_index && start.after.is_some() => {
+                tracing::debug!(detail = %m, "cursor refused");
+                return Err(ScimError::bad_request("invalidCursor", "the cursor does not fit this query"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        answered = true;
+        total += page.total;
+        remaining -= (page.items.len() as u64).min(remaining);
+        resources.extend(page.items.iter().map(|r| present(r, &base, &params.projection)));
+        if next.is_none() {
+            if let Some(after) = page.next {
+                next = Some(Position { type_index: index, after: Some(after) });
+            } else if count == 0 && index > start.type_index && page.total > 0 {
+                // The page filled up exactly at the end of an earlier type.
+                next = Some(Position { type_index: index, after: None });
+            }
+        }
+    }
+    if !answered {
+        if let Some(e) = first_error {
+            return Err(e.into());
+        }
+    }
+    let mut body = json!({
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "itemsPerPage": resources.len(),
+        "Resources": Value::Array(resources),
+    });
+    // RFC 9865 §2: nextCursor on every page but the last.
+    if let Some(next) = next {
+        body["nextCursor"] = json!(state.cursors.issue(&identity, &next, now));
+    }
     Ok(scim_json(StatusCode::OK, &body))
 }

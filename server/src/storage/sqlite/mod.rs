@@ -26,6 +26,7 @@ use super::{db_error, timefmt};
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    cursor_key: Vec<u8>,
 }
 
 impl SqliteStore {
@@ -48,13 +49,28 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await.map_err(db_error)?
         };
-        Ok(Self { writer, reader })
+        let cursor_key = cursor_key(&writer).await?;
+        Ok(Self { writer, reader, cursor_key })
     }
 
     /// The writer's pool, for tests that look at the schema.
     pub fn writer(&self) -> &SqlitePool {
         &self.writer
     }
+}
+
+/// The database's cursor key, made by whichever server starts on it first.
+async fn cursor_key(writer: &SqlitePool) -> Result<Vec<u8>> {
+    sqlx::query("INSERT INTO server_secrets (name, value, created_at) VALUES ('cursor', ?, ?) ON CONFLICT DO NOTHING")
+        .bind(super::new_secret())
+        .bind(timefmt::format(now()))
+        .execute(writer)
+        .await
+        .map_err(db_error)?;
+    sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'cursor'")
+        .fetch_one(writer)
+        .await
+        .map_err(db_error)
 }
 
 fn now() -> OffsetDateTime {
@@ -76,6 +92,10 @@ fn time_column(row: &sqlx::sqlite::SqliteRow, name: &str) -> Result<Option<Offse
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn cursor_key(&self) -> &[u8] {
+        &self.cursor_key
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db_error)?;
         Ok(())

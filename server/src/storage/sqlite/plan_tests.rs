@@ -19,6 +19,7 @@ async fn plan(store: &super::SqliteStore, rt: ResourceType, filter: &str) -> Str
         start_index: 1,
         count: 100,
         with_relations: false,
+        keyset: None,
     };
     let tenant = TenantId("t".into());
     let mut qb = select_page::<Sqlite>("EXPLAIN QUERY PLAN ", &tenant, rt, &query).expect("query");
