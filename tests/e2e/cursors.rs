@@ -86,8 +86,12 @@ async fn sorted_walks_follow_the_sort_with_absent_values_last() {
         let index = app.get(&format!("/Users?sortBy=title&sortOrder={order}&count=100")).await.expect(200);
         assert_eq!(seen, ids_of(&index.body), "{order}: the walk is the index order, page by page");
     }
-    let seen = walk(&app, "/Users?sortBy=userName&sortOrder=descending&count=3&filter=userName+sw+%22sorted-01%22", |_| async {})
-        .await;
+    let seen = walk(
+        &app,
+        "/Users?sortBy=userName&sortOrder=descending&count=3&filter=userName+sw+%22sorted-01%22",
+        |_| async {},
+    )
+    .await;
     assert_eq!(seen.len(), 7);
 }
 

@@ -146,6 +146,7 @@ async fn replicas_starting_at_once_migrate_safely() {
         .fetch_one(pg.pool())
         .await
         .expect("migrations");
-    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/postgres")).expect("migrations").count();
+    let files =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/postgres")).expect("migrations").count();
     assert_eq!(applied, i64::try_from(files).expect("count"));
 }

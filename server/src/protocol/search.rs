@@ -12,8 +12,8 @@ use crate::domain::schema::ResourceType;
 use crate::domain::tenant::Scope;
 use crate::domain::Error;
 
-use super::discovery::RESOURCE_TYPES;
 use super::cursor::Position;
+use super::discovery::RESOURCE_TYPES;
 use super::error::ScimError;
 use super::http::{base_url, json_body, scim_json};
 use super::query::{list_from_body, list_from_query, ListParams, MAX_COUNT};

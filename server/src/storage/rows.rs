@@ -180,7 +180,8 @@ fn bind_sort_key<D: Dialect>(qb: &mut QueryBuilder<'_, D>, ty: AttrType, key: &S
     let mismatch = || Error::InvalidValue("the cursor does not fit this query".into());
     match (ty, key) {
         (AttrType::Boolean, SortKey::Bool(b)) => D::bind_bool(qb, *b),
-        (AttrType::Integer, SortKey::Number(n)) if n.fract() == 0.0 => {
+        (AttrType::Integer, SortKey::Number(n)) if n.fract() == 0.0 =>
+        {
             #[expect(clippy::cast_possible_truncation, reason = "an integral value read back from an integer column")]
             D::bind_int(qb, *n as i64)
         }
