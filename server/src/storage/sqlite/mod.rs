@@ -1,7 +1,11 @@
-//! The SQLite store: the embedded default. One writer connection (SQLite has one writer
-//! anyway; a single connection means no busy-waiting between our own writers) and a pool of
-//! readers, which WAL mode lets run beside the writer.
+//! The SQLite store: the embedded default, in WAL mode so readers run beside the writer.
+//! Resources go through the rusqlite [`engine`]: one writer thread committing concurrent
+//! writes together, and reader threads with prepared statements. sqlx keeps the migrations,
+//! tenants and tokens (one writer connection) and the dynamic list queries (a reader pool).
 
+pub mod engine;
+mod listing;
+mod listing_relations;
 #[cfg(test)]
 mod plan_tests;
 mod relations;
@@ -23,9 +27,13 @@ use crate::domain::{Error, Result};
 
 use super::{db_error, timefmt};
 
+/// Reader threads of the engine: enough to keep both cores busy while one waits on I/O.
+const ENGINE_READERS: usize = 3;
+
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    engine: engine::Engine,
     cursor_key: Vec<u8>,
 }
 
@@ -39,18 +47,21 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            // The engine's connections must reach the same database as sqlx's.
+            return Err(Error::InvalidValue("an in-memory SQLite database is not supported: name a file".into()));
+        }
         let writer =
             SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(db_error)?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await.map_err(|e| Error::Storage(Box::new(e)))?;
-        // An in-memory database exists only on its one connection.
-        let reader = if in_memory {
-            writer.clone()
-        } else {
-            SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await.map_err(db_error)?
-        };
+        let reader = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options.clone().read_only(true))
+            .await
+            .map_err(db_error)?;
+        let engine = engine::Engine::open(&engine::file_of(&options), ENGINE_READERS)?;
         let cursor_key = cursor_key(&writer).await?;
-        Ok(Self { writer, reader, cursor_key })
+        Ok(Self { writer, reader, engine, cursor_key })
     }
 
     /// The writer's pool, for tests that look at the schema.
@@ -214,7 +225,8 @@ impl Store for SqliteStore {
     }
 
     async fn create(&self, tenant: &TenantId, rt: ResourceType, new: NewResource) -> Result<StoredResource> {
-        resources::create(&self.writer, tenant, rt, new, now()).await
+        let tenant = tenant.clone();
+        self.engine.write(move |conn| resources::create(conn, &tenant, rt, new, now())).await
     }
 
     async fn get(
@@ -224,8 +236,8 @@ impl Store for SqliteStore {
         id: &str,
         with_relations: bool,
     ) -> Result<Option<StoredResource>> {
-        let mut conn = self.reader.acquire().await.map_err(db_error)?;
-        resources::get(&mut conn, tenant, rt, id, with_relations).await
+        let (tenant, id) = (tenant.clone(), id.to_owned());
+        self.engine.read(move |conn| resources::get(conn, &tenant, rt, &id, with_relations)).await
     }
 
     async fn update(
@@ -237,16 +249,27 @@ impl Store for SqliteStore {
         mutation: Mutation,
         with_relations: bool,
     ) -> Result<StoredResource> {
-        let change = resources::Change { precondition, mutation, with_relations };
-        resources::update(&self.writer, tenant, rt, id, change, now()).await
+        let change = resources::Change { precondition: precondition.clone(), mutation, with_relations };
+        let (tenant, id) = (tenant.clone(), id.to_owned());
+        self.engine.write(move |conn| resources::update(conn, &tenant, rt, &id, change, now())).await
     }
 
     async fn delete(&self, tenant: &TenantId, rt: ResourceType, id: &str, precondition: &Precondition) -> Result<()> {
-        resources::delete(&self.writer, tenant, rt, id, precondition, now()).await
+        let (tenant, id, precondition) = (tenant.clone(), id.to_owned(), precondition.clone());
+        self.engine.write(move |conn| resources::delete(conn, &tenant, rt, &id, &precondition, now())).await
     }
 
     async fn list(&self, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Result<Page> {
-        resources::list(&self.reader, tenant, rt, query).await
+        // The identity providers' equality lookups take a prepared statement; the rest is
+        // built dynamically.
+        if resources::is_lookup(rt, query) {
+            let (tenant, query) = (tenant.clone(), query.clone());
+            let page = self.engine.read(move |conn| resources::lookup(conn, &tenant, rt, &query).transpose()).await?;
+            if let Some(page) = page {
+                return Ok(page);
+            }
+        }
+        listing::list(&self.reader, tenant, rt, query).await
     }
 }
 
