@@ -70,6 +70,10 @@ pub struct ListQuery {
     /// Keyset paging (cursors): `Some(None)` is the first page, `Some(Some(k))` the rows
     /// strictly after `k` in the list order. `None` is index paging.
     pub keyset: Option<Option<Keyset>>,
+    /// Whether to count every match for `Page::total` (a cursor walk counts once, on its
+    /// first page, and carries the count: counting a large tenant on every page would cost
+    /// more than the page).
+    pub count_total: bool,
 }
 
 /// A position in a list's order: the sort key (when sorted) and the id of a row. A walk
@@ -95,6 +99,7 @@ pub enum SortKey {
 /// One page of results and the total number of matches.
 #[derive(Debug, Clone)]
 pub struct Page {
+    /// Every match, when the query asked for it (`count_total`); 0 otherwise.
     pub total: u64,
     pub items: Vec<StoredResource>,
     /// Keyset paging only: where the next page starts, when more rows follow this page.

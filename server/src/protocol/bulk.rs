@@ -9,6 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use futures_util::future::join_all;
 use poem::http::{Method, StatusCode};
 use poem::{Request, Response};
 use serde_json::{json, Map, Value};
@@ -40,6 +41,13 @@ struct Operation {
 
 pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, ScimError> {
     auth::authenticate(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
+    // Bulk requests wait their turn: they are writer-bound anyway, and each holds its parsed
+    // body and answers in memory (up to maxPayloadSize) while it runs.
+    let _turn = state
+        .bulk_slots
+        .acquire()
+        .await
+        .map_err(|_| ScimError::new(StatusCode::SERVICE_UNAVAILABLE, None, "shutting down"))?;
     let body = json_body(&mut req, MAX_PAYLOAD_BYTES).await?;
     let (operations, fail_on_errors) = parse(&body)?;
 
@@ -53,23 +61,42 @@ pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, Sc
     'passes: while !pending.is_empty() {
         let before = pending.len();
         let mut waiting = Vec::new();
-        for index in pending {
-            let op = &operations[index];
-            if !references(op).iter().all(|r| created.contains_key(r)) {
-                waiting.push(index);
+        let mut at = 0;
+        while at < pending.len() {
+            let ready = |i: usize| references(&operations[i]).iter().all(|r| created.contains_key(r));
+            if !ready(pending[at]) {
+                waiting.push(pending[at]);
+                at += 1;
                 continue;
             }
-            let result = run(&state, &req, op, &created).await;
-            if let (Some(bulk_id), Some(id)) = (&op.bulk_id, result.created_id.clone()) {
-                created.insert(bulk_id.clone(), id);
+            // A run of ready creates goes to the store together, in order, so the writer
+            // commits them in one transaction. With failOnErrors, one at a time: the count
+            // of errors decides whether the next one runs.
+            let mut end = at + 1;
+            if fail_on_errors.is_none() {
+                while end < pending.len()
+                    && operations[pending[end]].method == Method::POST
+                    && operations[pending[at]].method == Method::POST
+                    && ready(pending[end])
+                {
+                    end += 1;
+                }
             }
-            if !result.ok {
-                errors += 1;
+            let batch = &pending[at..end];
+            let outcomes = join_all(batch.iter().map(|&i| run(&state, &req, &operations[i], &created))).await;
+            for (&index, result) in batch.iter().zip(outcomes) {
+                if let (Some(bulk_id), Some(id)) = (&operations[index].bulk_id, result.created_id.clone()) {
+                    created.insert(bulk_id.clone(), id);
+                }
+                if !result.ok {
+                    errors += 1;
+                }
+                results[index] = Some(result.entry);
             }
-            results[index] = Some(result.entry);
             if fail_on_errors.is_some_and(|limit| errors >= limit) {
                 break 'passes;
             }
+            at = end;
         }
         pending = waiting;
         if pending.len() < before {

@@ -2,7 +2,7 @@
 //! walk resumes. The token is `base64url(payload).base64url(tag)`, every character from the
 //! unreserved set of RFC 3986 as RFC 9865 §2 requires. The payload is the position (which
 //! resource type of a root `.search`, the last row's sort key and id) and an expiry; the tag
-//! is an HMAC-SHA256 over the payload *and* the query it belongs to (tenant, resource types,
+//! (with the walk's `totalResults`, counted once on its first page) is an HMAC-SHA256 over the payload *and* the query it belongs to (tenant, resource types,
 //! filter, sort), under a key kept in the database: every replica on one database accepts the
 //! cursors of the others, a cursor used with another query or by another tenant is refused
 //! exactly as a forged one is, and nothing is kept per walk on the server.
@@ -35,10 +35,12 @@ const TAG_BYTES: usize = 16;
 pub struct Position {
     pub type_index: usize,
     pub after: Option<Keyset>,
+    /// `totalResults` as counted on the walk's first page (`None` on the first page itself).
+    pub total: Option<u64>,
 }
 
 impl Position {
-    pub const START: Position = Position { type_index: 0, after: None };
+    pub const START: Position = Position { type_index: 0, after: None, total: None };
 }
 
 /// Issues and opens cursors under one database's key.
@@ -64,6 +66,9 @@ impl CursorCodec {
     pub fn issue(&self, query: &[u8], position: &Position, now: OffsetDateTime) -> String {
         let expires = (now + CURSOR_TTL).unix_timestamp();
         let mut payload = json!({"t": position.type_index, "x": expires});
+        if let Some(total) = position.total {
+            payload["n"] = json!(total);
+        }
         if let Some(after) = &position.after {
             payload["id"] = json!(after.id);
             if let Some(sort) = &after.sort {
@@ -128,7 +133,8 @@ impl CursorCodec {
                 Some(Keyset { sort, id })
             }
         };
-        Ok(Position { type_index: usize::try_from(type_index).map_err(|_| invalid())?, after })
+        let total = fields.get("n").map(|n| n.as_u64().ok_or_else(invalid)).transpose()?;
+        Ok(Position { type_index: usize::try_from(type_index).map_err(|_| invalid())?, after, total })
     }
 }
 
@@ -141,7 +147,11 @@ mod tests {
     }
 
     fn position() -> Position {
-        Position { type_index: 1, after: Some(Keyset { sort: Some(SortKey::Text("smith".into())), id: "0190".into() }) }
+        Position {
+            type_index: 1,
+            after: Some(Keyset { sort: Some(SortKey::Text("smith".into())), id: "0190".into() }),
+            total: Some(42),
+        }
     }
 
     #[test]

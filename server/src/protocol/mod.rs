@@ -35,6 +35,9 @@ impl Default for Limits {
     }
 }
 
+/// `/Bulk` requests running at once; the others queue.
+const BULK_CONCURRENCY: usize = 2;
+
 /// What every handler shares.
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -45,6 +48,8 @@ pub struct AppState {
     /// Signs and checks pagination cursors with the database's key.
     pub cursors: cursor::CursorCodec,
     pub clock: Arc<dyn Clock>,
+    /// How many `/Bulk` requests run at once.
+    pub bulk_slots: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -57,6 +62,7 @@ impl AppState {
             public_url: None,
             cursors,
             clock: Arc::new(SystemClock),
+            bulk_slots: tokio::sync::Semaphore::new(BULK_CONCURRENCY),
         }
     }
 }

@@ -48,6 +48,7 @@ fn query_for(
     start_index: u64,
     count: u64,
     keyset: Option<Option<Keyset>>,
+    count_total: bool,
 ) -> ListQuery {
     ListQuery {
         filter: params.filter.clone(),
@@ -56,6 +57,7 @@ fn query_for(
         count,
         with_relations: projection::wants_relations(rt, &params.projection),
         keyset,
+        count_total,
     }
 }
 
@@ -79,7 +81,7 @@ async fn answer(
     let mut answered = false;
     for &rt in types {
         // Across types, a filter naming an attribute one type lacks matches nothing there.
-        let page = match state.store.list(tenant, rt, &query_for(rt, params, skip + 1, remaining, None)).await {
+        let page = match state.store.list(tenant, rt, &query_for(rt, params, skip + 1, remaining, None, true)).await {
             Ok(page) => page,
             Err(Error::InvalidFilter(m)) if types.len() > 1 => {
                 first_error.get_or_insert(Error::InvalidFilter(m));
@@ -139,6 +141,8 @@ async fn answer_cursor(
         return Err(ScimError::bad_request("invalidCursor", "the cursor does not fit this query"));
     }
     let base = base_url(req, state.public_url.as_deref());
+    // The first page counts the matches; later pages carry that count in their cursor.
+    let carried = start.total;
     let mut total = 0u64;
     let mut resources = Vec::new();
     let mut remaining = params.count;
@@ -146,13 +150,23 @@ async fn answer_cursor(
     let mut first_error = None;
     let mut answered = false;
     for (index, &rt) in types.iter().enumerate() {
-        // Types before the cursor's are already walked: only their totals are wanted.
+        if index < start.type_index && carried.is_some() {
+            continue;
+        }
+        // Types before the cursor's are already walked (only their totals are wanted); a type
+        // after a full page is probed for one row, to know whether a next page exists.
+        let full = remaining == 0;
         let (keyset, count) = match index.cmp(&start.type_index) {
             std::cmp::Ordering::Less => (None, 0),
             std::cmp::Ordering::Equal => (start.after.clone(), remaining),
+            std::cmp::Ordering::Greater if full => (None, u64::from(next.is_none())),
             std::cmp::Ordering::Greater => (None, remaining),
         };
-        let page = match state.store.list(tenant, rt, &query_for(rt, params, 1, count, Some(keyset))).await {
+        if count == 0 && carried.is_some() {
+            continue;
+        }
+        let query = query_for(rt, params, 1, count, Some(keyset), carried.is_none());
+        let page = match state.store.list(tenant, rt, &query).await {
             Ok(page) => page,
             Err(Error::InvalidFilter(m)) if types.len() > 1 => {
                 first_error.get_or_insert(Error::InvalidFilter(m));
@@ -166,17 +180,23 @@ async fn answer_cursor(
         };
         answered = true;
         total += page.total;
+        if full && index > start.type_index {
+            // The page filled up exactly at the end of an earlier type.
+            if next.is_none() && !page.items.is_empty() {
+                next = Some(Position { type_index: index, after: None, total: None });
+            }
+            continue;
+        }
         remaining -= (page.items.len() as u64).min(remaining);
         resources.extend(page.items.iter().map(|r| present(r, &base, &params.projection)));
         if next.is_none() {
             if let Some(after) = page.next {
-                next = Some(Position { type_index: index, after: Some(after) });
-            } else if count == 0 && index > start.type_index && page.total > 0 {
-                // The page filled up exactly at the end of an earlier type.
-                next = Some(Position { type_index: index, after: None });
+                next = Some(Position { type_index: index, after: Some(after), total: None });
             }
         }
     }
+    let total = carried.unwrap_or(total);
+    let next = next.map(|n| Position { total: Some(total), ..n });
     if !answered {
         if let Some(e) = first_error {
             return Err(e.into());

@@ -240,8 +240,12 @@ pub async fn delete(
 
 pub async fn list(pool: &PgPool, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Result<Page> {
     let mut tx = begin_read(pool).await?;
-    let mut count = count_matching::<Postgres>(tenant, rt, query)?;
-    let total: i64 = count.build().fetch_one(&mut *tx).await.map_err(db_error)?.try_get(0).map_err(db_error)?;
+    let total: i64 = if query.count_total {
+        let mut count = count_matching::<Postgres>(tenant, rt, query)?;
+        count.build().fetch_one(&mut *tx).await.map_err(db_error)?.try_get(0).map_err(db_error)?
+    } else {
+        0
+    };
 
     let mut items = Vec::new();
     let mut next = None;

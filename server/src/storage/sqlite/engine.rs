@@ -36,19 +36,41 @@ type Done = Box<dyn FnOnce(bool) + Send>;
 type WriteJob = Box<dyn FnOnce(&Connection) -> (bool, Done) + Send>;
 type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 
+/// How often the checkpointer moves committed pages from the WAL into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
 pub struct Engine {
     writer: mpsc::Sender<WriteJob>,
     readers: mpsc::Sender<ReadJob>,
+    /// Dropped with the engine, which stops the checkpointer.
+    _checkpointer: mpsc::Sender<()>,
 }
 
 impl Engine {
     /// Opens the writer and `readers` reader connections on the (already migrated) file.
     pub fn open(path: &Path, readers: usize) -> Result<Self> {
         let writer_conn = open(path, false)?;
+        // The writer never checkpoints (a checkpoint writes and syncs the database file, a
+        // stall of tens of milliseconds for every write queued behind it): the checkpointer
+        // thread does, beside it, without blocking it.
+        writer_conn.execute_batch("PRAGMA wal_autocheckpoint = 0;").map_err(sqlite_error)?;
         let (writer, jobs) = mpsc::channel::<WriteJob>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || write_loop(&writer_conn, &jobs))
+            .map_err(|e| Error::Storage(Box::new(e)))?;
+        let checkpoint_conn = open(path, false)?;
+        let (checkpointer, stop) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+                    // PASSIVE: copies what no reader still needs, never waits for anyone.
+                    if let Err(e) = checkpoint_conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    }
+                }
+            })
             .map_err(|e| Error::Storage(Box::new(e)))?;
         let (reader_tx, reader_rx) = mpsc::channel::<ReadJob>();
         let reader_rx = Arc::new(Mutex::new(reader_rx));
@@ -71,7 +93,7 @@ impl Engine {
                 })
                 .map_err(|e| Error::Storage(Box::new(e)))?;
         }
-        Ok(Self { writer, readers: reader_tx })
+        Ok(Self { writer, readers: reader_tx, _checkpointer: checkpointer })
     }
 
     /// Runs `f` in the writer's transaction (in a savepoint of its own) and answers its

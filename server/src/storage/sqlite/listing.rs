@@ -15,8 +15,12 @@ use super::listing_relations as relations;
 
 pub async fn list(pool: &SqlitePool, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Result<Page> {
     let mut tx = pool.begin().await.map_err(db_error)?;
-    let mut count = count_matching::<Sqlite>(tenant, rt, query)?;
-    let total: i64 = count.build().fetch_one(&mut *tx).await.map_err(db_error)?.try_get(0).map_err(db_error)?;
+    let total: i64 = if query.count_total {
+        let mut count = count_matching::<Sqlite>(tenant, rt, query)?;
+        count.build().fetch_one(&mut *tx).await.map_err(db_error)?.try_get(0).map_err(db_error)?
+    } else {
+        0
+    };
 
     let mut items = Vec::new();
     let mut next = None;

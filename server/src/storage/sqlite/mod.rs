@@ -6,6 +6,7 @@
 pub mod engine;
 mod listing;
 mod listing_relations;
+mod pages;
 #[cfg(test)]
 mod plan_tests;
 mod relations;
@@ -55,7 +56,7 @@ impl SqliteStore {
             SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(db_error)?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await.map_err(|e| Error::Storage(Box::new(e)))?;
         let reader = SqlitePoolOptions::new()
-            .max_connections(2)
+            .max_connections(3)
             .connect_with(options.clone().read_only(true))
             .await
             .map_err(db_error)?;
@@ -260,11 +261,11 @@ impl Store for SqliteStore {
     }
 
     async fn list(&self, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Result<Page> {
-        // The identity providers' equality lookups take a prepared statement; the rest is
-        // built dynamically.
-        if resources::is_lookup(rt, query) {
+        // The identity providers' equality lookups and whole-tenant pages take prepared
+        // statements; the rest is built dynamically.
+        if pages::handles(rt, query) {
             let (tenant, query) = (tenant.clone(), query.clone());
-            let page = self.engine.read(move |conn| resources::lookup(conn, &tenant, rt, &query).transpose()).await?;
+            let page = self.engine.read(move |conn| pages::page(conn, &tenant, rt, &query).transpose()).await?;
             if let Some(page) = page {
                 return Ok(page);
             }

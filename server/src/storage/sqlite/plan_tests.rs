@@ -20,6 +20,7 @@ async fn plan(store: &super::SqliteStore, rt: ResourceType, filter: &str) -> Str
         count: 100,
         with_relations: false,
         keyset: None,
+        count_total: true,
     };
     let tenant = TenantId("t".into());
     let mut qb = select_page::<Sqlite>("EXPLAIN QUERY PLAN ", &tenant, rt, &query).expect("query");

@@ -6,9 +6,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::domain::filter::{CompValue, CompareOp, Filter};
 use crate::domain::patch::MemberOp;
-use crate::domain::resource::{ListQuery, Meta, Mutation, NewResource, Page, Precondition, StoredResource, TenantId};
+use crate::domain::resource::{Meta, Mutation, NewResource, Precondition, StoredResource, TenantId};
 use crate::domain::schema::ResourceType;
 use crate::domain::{Error, Result};
 use crate::storage::rows::{live, name_column, not_found, table, Columns, RawRow};
@@ -17,9 +16,7 @@ use crate::storage::timefmt;
 use super::engine::sqlite_error;
 use super::relations;
 
-const COLUMNS: &str = "r.id, r.data, r.version, r.created_at, r.updated_at";
-
-fn raw(row: &Row<'_>) -> rusqlite::Result<RawRow> {
+pub(super) fn raw(row: &Row<'_>) -> rusqlite::Result<RawRow> {
     Ok(RawRow {
         id: row.get(0)?,
         data: row.get(1)?,
@@ -235,72 +232,6 @@ pub fn delete(
         }
     }
     Ok(())
-}
-
-/// The lookups identity providers send before every create and on every sync
-/// (`userName eq`, `externalId eq`, `emails.value eq`, `id eq`, group `displayName eq`), on a
-/// prepared statement: one indexed statement answers the page and its total. `None` when the
-/// query is anything else (the general path builds it with `QueryBuilder`).
-pub fn lookup(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Option<Result<Page>> {
-    let (condition, bound) = lookup_condition(rt, query)?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM {} r WHERE r.tenant_id = ?1 AND {condition}{} ORDER BY r.id",
-        table(rt),
-        live(rt)
-    );
-    Some(run_lookup(conn, tenant, rt, query, &sql, &bound))
-}
-
-/// Whether [`lookup`] answers this query.
-pub fn is_lookup(rt: ResourceType, query: &ListQuery) -> bool {
-    lookup_condition(rt, query).is_some()
-}
-
-fn lookup_condition(rt: ResourceType, query: &ListQuery) -> Option<(&'static str, String)> {
-    let Some(Filter::Compare(path, CompareOp::Eq, CompValue::String(value))) = &query.filter else { return None };
-    if query.sort.is_some() || query.keyset.is_some() || path.urn.is_some() {
-        return None;
-    }
-    let name = path.name.to_ascii_lowercase();
-    let sub = path.sub.as_deref().map(str::to_ascii_lowercase);
-    Some(match (rt, name.as_str(), sub.as_deref()) {
-        (_, "id", None) => ("r.id = ?2", value.clone()),
-        (ResourceType::User, "username", None) => ("r.user_name_lower = ?2", value.to_lowercase()),
-        (ResourceType::Group, "displayname", None) => ("r.display_name_lower = ?2", value.to_lowercase()),
-        (_, "externalid", None) => ("r.external_id = ?2", value.clone()),
-        (ResourceType::User, "emails", Some("value")) => (
-            "r.id IN (SELECT e.user_id FROM user_emails e WHERE e.tenant_id = ?1 AND e.value_lower = ?2)",
-            value.to_lowercase(),
-        ),
-        _ => return None,
-    })
-}
-
-fn run_lookup(
-    conn: &Connection,
-    tenant: &TenantId,
-    rt: ResourceType,
-    query: &ListQuery,
-    sql: &str,
-    bound: &str,
-) -> Result<Page> {
-    {
-        let mut stmt = conn.prepare_cached(sql).map_err(sqlite_error)?;
-        let rows = stmt.query_map(params![tenant.0, bound], raw).map_err(sqlite_error)?;
-        let mut all = Vec::new();
-        for row in rows {
-            all.push(row.map_err(sqlite_error)?.decode(rt)?);
-        }
-        // Few rows match an equality on these columns: page them here.
-        let total = all.len() as u64;
-        let skip = usize::try_from(query.start_index.saturating_sub(1)).unwrap_or(usize::MAX);
-        let mut items: Vec<StoredResource> =
-            all.into_iter().skip(skip).take(usize::try_from(query.count).unwrap_or(usize::MAX)).collect();
-        if query.with_relations {
-            relations::load(conn, tenant, &mut items)?;
-        }
-        Ok(Page { total, items, next: None })
-    }
 }
 
 /// Turns a unique violation into a message naming the attribute that clashed. SQLite does
