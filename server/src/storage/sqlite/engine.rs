@@ -14,7 +14,9 @@
 //! (a failing job is rolled back to it and fails alone), commits once, and only then
 //! answers every job: an acknowledged write is a committed write.
 
+use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -40,6 +42,9 @@ type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 pub struct Engine {
+    /// Tells this engine's thread-local reader connections from another engine's.
+    id: u64,
+    path: PathBuf,
     writer: mpsc::Sender<WriteJob>,
     readers: mpsc::Sender<ReadJob>,
     /// Dropped with the engine, which stops the checkpointer.
@@ -61,14 +66,14 @@ impl Engine {
             .map_err(|e| Error::Storage(Box::new(e)))?;
         let checkpoint_conn = open(path, false)?;
         let (checkpointer, stop) = mpsc::channel::<()>();
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let wal = PathBuf::from(wal);
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
-                    // PASSIVE: copies what no reader still needs, never waits for anyone.
-                    if let Err(e) = checkpoint_conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                        tracing::warn!(error = %e, "WAL checkpoint failed");
-                    }
+                    checkpoint(&checkpoint_conn, &wal);
                 }
             })
             .map_err(|e| Error::Storage(Box::new(e)))?;
@@ -93,7 +98,8 @@ impl Engine {
                 })
                 .map_err(|e| Error::Storage(Box::new(e)))?;
         }
-        Ok(Self { writer, readers: reader_tx, _checkpointer: checkpointer })
+        let id = NEXT_ENGINE.fetch_add(1, Ordering::Relaxed);
+        Ok(Self { id, path: path.to_owned(), writer, readers: reader_tx, _checkpointer: checkpointer })
     }
 
     /// Runs `f` in the writer's transaction (in a savepoint of its own) and answers its
@@ -120,6 +126,28 @@ impl Engine {
         rx.await.map_err(|_| stopped())?
     }
 
+    /// Runs `f` right here, on a read-only connection owned by the calling thread (the async
+    /// runtime's worker): for point reads of a few µs, where handing the work to a reader
+    /// thread and back would cost two context switches, more than the read itself. Never
+    /// for anything that may scan: that would hold up every task of this worker.
+    pub fn read_here<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        LOCAL_READERS.with(|cell| {
+            let mut conns = cell.borrow_mut();
+            let at = match conns.iter().position(|(id, _)| *id == self.id) {
+                Some(at) => at,
+                None => {
+                    // A thread serves one engine in the server; tests make many.
+                    if conns.len() >= MAX_LOCAL_READERS {
+                        conns.remove(0);
+                    }
+                    conns.push((self.id, open(&self.path, true)?));
+                    conns.len() - 1
+                }
+            };
+            f(&conns[at].1)
+        })
+    }
+
     /// Runs `f` on a reader connection (one read transaction when `f` opens one).
     pub async fn read<T, F>(&self, f: F) -> Result<T>
     where
@@ -134,6 +162,13 @@ impl Engine {
             .map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
     }
+}
+
+static NEXT_ENGINE: AtomicU64 = AtomicU64::new(0);
+const MAX_LOCAL_READERS: usize = 4;
+
+thread_local! {
+    static LOCAL_READERS: RefCell<Vec<(u64, Connection)>> = const { RefCell::new(Vec::new()) };
 }
 
 fn stopped() -> Error {
@@ -154,6 +189,21 @@ fn open(path: &Path, read_only: bool) -> Result<Connection> {
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;").map_err(sqlite_error)?;
     Ok(conn)
 }
+
+/// PASSIVE checkpoints copy what no reader still needs and never wait for anyone, but under
+/// constant reads and writes the WAL is never restarted and grows without bound (2 GB in a
+/// benchmark). Past `WAL_LIMIT` a TRUNCATE checkpoint waits for the readers of older frames
+/// to finish (and holds writers meanwhile: milliseconds) and empties it.
+fn checkpoint(conn: &Connection, wal: &Path) {
+    let large = std::fs::metadata(wal).map(|m| m.len() > WAL_LIMIT).unwrap_or(false);
+    let sql = if large { "PRAGMA wal_checkpoint(TRUNCATE)" } else { "PRAGMA wal_checkpoint(PASSIVE)" };
+    if let Err(e) = conn.query_row(sql, [], |_| Ok(())) {
+        tracing::warn!(error = %e, "WAL checkpoint failed");
+    }
+}
+
+/// The WAL size past which the checkpointer empties it.
+const WAL_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// The writer: batch what is queued, one transaction, a savepoint per job, commit, answer.
 fn write_loop(conn: &Connection, jobs: &mpsc::Receiver<WriteJob>) {

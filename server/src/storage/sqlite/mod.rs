@@ -237,8 +237,7 @@ impl Store for SqliteStore {
         id: &str,
         with_relations: bool,
     ) -> Result<Option<StoredResource>> {
-        let (tenant, id) = (tenant.clone(), id.to_owned());
-        self.engine.read(move |conn| resources::get(conn, &tenant, rt, &id, with_relations)).await
+        self.engine.read_here(|conn| resources::get(conn, tenant, rt, id, with_relations))
     }
 
     async fn update(
@@ -263,6 +262,11 @@ impl Store for SqliteStore {
     async fn list(&self, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Result<Page> {
         // The identity providers' equality lookups and whole-tenant pages take prepared
         // statements; the rest is built dynamically.
+        if pages::is_lookup(rt, query) {
+            if let Some(page) = self.engine.read_here(|conn| pages::page(conn, tenant, rt, query).transpose())? {
+                return Ok(page);
+            }
+        }
         if pages::handles(rt, query) {
             let (tenant, query) = (tenant.clone(), query.clone());
             let page = self.engine.read(move |conn| pages::page(conn, &tenant, rt, &query).transpose()).await?;

@@ -22,6 +22,11 @@ pub fn handles(rt: ResourceType, query: &ListQuery) -> bool {
     lookup_condition(rt, query).is_some() || is_whole_tenant(query)
 }
 
+/// Whether the query is an indexed equality lookup: a few rows at most, read in µs.
+pub fn is_lookup(rt: ResourceType, query: &ListQuery) -> bool {
+    lookup_condition(rt, query).is_some()
+}
+
 /// The page, when [`handles`] says so.
 pub fn page(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Option<Result<Page>> {
     if is_whole_tenant(query) {
