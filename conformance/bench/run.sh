@@ -78,6 +78,18 @@ origin="$(wait_for_line "$OUT/rollcall.log" 'http://127\.0\.0\.1:[0-9]+$' | head
 bench rollcall "$origin/scim/v2" "$USERS" "$GROUP_MEMBERS" "$BULK_USERS"
 stop_server
 
+# Ours again at the peer's data size, when it differs, for a like-for-like comparison.
+if [[ -n "${PEER_VENV:-}" && "${PEER_USERS:-$USERS}" != "$USERS" ]]; then
+  rm -rf "$db_dir" && mkdir -p "$db_dir"
+  SCIM_LOG=warn target/release/scim-server --database "sqlite://$db_dir/scim.db" \
+    serve --listen 127.0.0.1:0 --bootstrap-token "$TOKEN" >"$OUT/rollcall-small.log" 2>&1 &
+  server_pid=$!
+  origin="$(wait_for_line "$OUT/rollcall-small.log" 'http://127\.0\.0\.1:[0-9]+$' | head -1)"
+  bench "rollcall-at-${PEER_USERS}" "$origin/scim/v2" "$PEER_USERS" "${PEER_GROUP_MEMBERS:-$GROUP_MEMBERS}" \
+    "${PEER_BULK_USERS:-$BULK_USERS}"
+  stop_server
+fi
+
 if [[ -n "${PEER_VENV:-}" ]]; then
   port="$("$PEER_VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   "$PEER_VENV/bin/scim2-server" --hostname 127.0.0.1 --port "$port" --bearer-token "$TOKEN" >"$OUT/peer.log" 2>&1 &

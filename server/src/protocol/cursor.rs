@@ -1,9 +1,10 @@
 //! Pagination cursors (RFC 9865): an opaque, tamper-evident, expiring token naming where a
 //! walk resumes. The token is `base64url(payload).base64url(tag)`, every character from the
 //! unreserved set of RFC 3986 as RFC 9865 §2 requires. The payload is the position (which
-//! resource type of a root `.search`, the last row's sort key and id) and an expiry; the tag
-//! (with the walk's `totalResults`, counted once on its first page) is an HMAC-SHA256 over the payload *and* the query it belongs to (tenant, resource types,
-//! filter, sort), under a key kept in the database: every replica on one database accepts the
+//! resource type of a root `.search`, the last row's sort key and id), the walk's
+//! `totalResults` (counted once, on its first page) and an expiry; the tag is an HMAC-SHA256
+//! over the payload *and* the query it belongs to (tenant, resource types, filter, sort),
+//! under a key kept in the database: every replica on one database accepts the
 //! cursors of the others, a cursor used with another query or by another tenant is refused
 //! exactly as a forged one is, and nothing is kept per walk on the server.
 

@@ -13,11 +13,27 @@
 //! takes every job queued, opens one transaction, runs each job inside its own SAVEPOINT
 //! (a failing job is rolled back to it and fails alone), commits once, and only then
 //! answers every job: an acknowledged write is a committed write.
+//!
+//! A new write use case is one closure given to [`Engine::write`]: it gets the writer's
+//! `&rusqlite::Connection`, already inside the transaction and its savepoint, does every read
+//! and write of the use case there (`conn.prepare_cached(SQL)` with `?` parameters; errors
+//! through [`sqlite_error`]), and returns `Ok(value)` to keep its changes or `Err` to undo
+//! them all. It must not begin, commit or roll back itself, and must not wait on anything
+//! outside the database (it holds up every write queued behind it): compute before, send
+//! mail after. `Err(Error::Uniqueness)` and the other domain errors travel back unchanged.
+//! For example, in `SqliteStore`:
+//!
+//! ```ignore
+//! async fn archive_user(&self, tenant: &TenantId, id: &str) -> Result<()> {
+//!     let (tenant, id) = (tenant.clone(), id.to_owned());
+//!     self.engine.write(move |conn| lifecycle::archive(conn, &tenant, &id, now())).await
+//! }
+//! ```
 
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
