@@ -15,11 +15,6 @@ use scim_server::domain::tenant::{self, Bootstrap, Scope};
 use scim_server::protocol::Limits;
 use scim_server::{build_app, storage, AppState};
 
-/// mimalloc instead of the system allocator: the profile of a GET showed a sixth of the
-/// server's time in glibc's malloc and free (many small JSON values per request).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

@@ -20,6 +20,7 @@ use crate::domain::tenant::Scope;
 use super::discovery::RESOURCE_TYPES;
 use super::error::ScimError;
 use super::http::{base_url, json_body, scim_json};
+use super::render::{etag, location};
 use super::{auth, resources, AppState};
 
 pub const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
@@ -349,27 +350,39 @@ async fn run(state: &Arc<AppState>, outer: &Request, op: &Operation, created: &H
         builder = builder.header("If-Match", version.as_str());
     }
     let body = op.data.as_ref().map(|d| resolve(d, created).to_string()).unwrap_or_default();
-    let req = builder.content_type("application/scim+json").body(body);
-    let answer = match (target, &op.method) {
-        (Some((rt, None)), &Method::POST) => resources::create(state.clone(), req, rt).await,
-        (Some((rt, Some(id))), &Method::PUT) => resources::replace(state.clone(), req, rt, id).await,
-        (Some((rt, Some(id))), &Method::PATCH) => resources::patch(state.clone(), req, rt, id).await,
-        (Some((rt, Some(id))), &Method::DELETE) => resources::delete(state.clone(), req, rt, id).await,
+    let mut req = builder.content_type("application/scim+json").body(body);
+    // The resource itself is not part of a Bulk answer: run the work, skip the rendering, and
+    // read no group members back.
+    let written = match (target, &op.method) {
+        (Some((rt, None)), &Method::POST) => {
+            resources::create_resource(state, &mut req, rt).await.map(|r| (rt, Some(r)))
+        }
+        (Some((rt, Some(id))), &Method::PUT) => {
+            resources::replace_resource(state, &mut req, rt, &id, false).await.map(|r| (rt, Some(r)))
+        }
+        (Some((rt, Some(id))), &Method::PATCH) => {
+            resources::patch_resource(state, &mut req, rt, &id, false).await.map(|r| (rt, Some(r)))
+        }
+        (Some((rt, Some(id))), &Method::DELETE) => {
+            resources::delete(state.clone(), req, rt, id).await.map(|_| (rt, None))
+        }
         _ => Err(ScimError::bad_request(
             "invalidPath",
             format!("{} {} is not an operation Bulk can carry", op.method, op.path),
         )),
     };
-    match answer {
-        Ok(response) => {
-            let status = response.status();
-            let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-            let (version, location) = (header("etag"), header("location"));
-            let created_id = location.as_deref().and_then(|l| l.rsplit('/').next()).map(str::to_owned);
-            let base = base_url(outer, state.public_url.as_deref());
-            let location = location.unwrap_or_else(|| format!("{base}/{}", path.trim_start_matches('/')));
-            let location = Some(location);
+    let base = base_url(outer, state.public_url.as_deref());
+    match written {
+        Ok((rt, Some(resource))) => {
+            let status = if op.method == Method::POST { StatusCode::CREATED } else { StatusCode::OK };
+            let created_id = (op.method == Method::POST).then(|| resource.id.clone());
+            let location = Some(location(&base, rt, &resource.id));
+            let version = Some(etag(resource.meta.version));
             Outcome { ok: true, created_id, entry: entry(op, status, version, location, None) }
+        }
+        Ok((_, None)) => {
+            let location = Some(format!("{base}/{}", path.trim_start_matches('/')));
+            Outcome { ok: true, created_id: None, entry: entry(op, StatusCode::NO_CONTENT, None, location, None) }
         }
         Err(error) => {
             Outcome { ok: false, created_id: None, entry: entry(op, error.status, None, None, Some(error.body())) }

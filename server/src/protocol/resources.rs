@@ -43,15 +43,24 @@ fn strip_write_only(data: &mut serde_json::Map<String, Value>) {
 }
 
 pub async fn create(state: Arc<AppState>, mut req: Request, rt: ResourceType) -> Answer {
-    let tenant = auth::authenticate(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
-    let body = json_body(&mut req, state.limits.max_body_bytes).await?;
-    let Normalized { mut data, members } = normalize(rt, &body)?;
-    strip_write_only(&mut data);
-    let created = state.store.create(&tenant, rt, NewResource { data, members }).await?;
+    let created = create_resource(&state, &mut req, rt).await?;
     let base = base_url(&req, state.public_url.as_deref());
     let body = present(&created, &base, &projection_from_query(req.uri().query()));
     let loc = location(&base, rt, &created.id);
     Ok(resource_response(StatusCode::CREATED, &body, &etag(created.meta.version), Some(&loc)))
+}
+
+/// The work of a create, without the answer (`/Bulk` answers with the id and version only).
+pub async fn create_resource(
+    state: &AppState,
+    req: &mut Request,
+    rt: ResourceType,
+) -> Result<StoredResource, ScimError> {
+    let tenant = auth::authenticate(&state.store, &state.tokens, req, Scope::ScimWrite).await?;
+    let body = json_body(req, state.limits.max_body_bytes).await?;
+    let Normalized { mut data, members } = normalize(rt, &body)?;
+    strip_write_only(&mut data);
+    Ok(state.store.create(&tenant, rt, NewResource { data, members }).await?)
 }
 
 pub async fn get(state: Arc<AppState>, req: Request, rt: ResourceType, id: String) -> Answer {
@@ -69,8 +78,21 @@ pub async fn get(state: Arc<AppState>, req: Request, rt: ResourceType, id: Strin
 }
 
 pub async fn replace(state: Arc<AppState>, mut req: Request, rt: ResourceType, id: String) -> Answer {
-    let tenant = auth::authenticate(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
-    let body = json_body(&mut req, state.limits.max_body_bytes).await?;
+    let proj = projection_from_query(req.uri().query());
+    let updated = replace_resource(&state, &mut req, rt, &id, projection::wants_relations(rt, &proj)).await?;
+    respond(&state, &req, &updated, &proj)
+}
+
+/// The work of a PUT, without the answer.
+pub async fn replace_resource(
+    state: &AppState,
+    req: &mut Request,
+    rt: ResourceType,
+    id: &str,
+    with_relations: bool,
+) -> Result<StoredResource, ScimError> {
+    let tenant = auth::authenticate(&state.store, &state.tokens, req, Scope::ScimWrite).await?;
+    let body = json_body(req, state.limits.max_body_bytes).await?;
     let Normalized { mut data, members } = normalize(rt, &body)?;
     strip_write_only(&mut data);
     let mutation: crate::domain::resource::Mutation = Box::new(move |current| {
@@ -81,33 +103,36 @@ pub async fn replace(state: Arc<AppState>, mut req: Request, rt: ResourceType, i
             ResourceType::User => Vec::new(),
         })
     });
-    write(&state, &req, &tenant, rt, &id, mutation).await
+    Ok(state.store.update(&tenant, rt, id, &precondition(req), mutation, with_relations).await?)
 }
 
 pub async fn patch(state: Arc<AppState>, mut req: Request, rt: ResourceType, id: String) -> Answer {
-    let tenant = auth::authenticate(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
-    let body = json_body(&mut req, state.limits.max_body_bytes).await?;
+    let proj = projection_from_query(req.uri().query());
+    let updated = patch_resource(&state, &mut req, rt, &id, projection::wants_relations(rt, &proj)).await?;
+    respond(&state, &req, &updated, &proj)
+}
+
+/// The work of a PATCH, without the answer.
+pub async fn patch_resource(
+    state: &AppState,
+    req: &mut Request,
+    rt: ResourceType,
+    id: &str,
+    with_relations: bool,
+) -> Result<StoredResource, ScimError> {
+    let tenant = auth::authenticate(&state.store, &state.tokens, req, Scope::ScimWrite).await?;
+    let body = json_body(req, state.limits.max_body_bytes).await?;
     let ops = parse_patch_request(&body)?;
     let mutation: crate::domain::resource::Mutation = Box::new(move |data| {
         let member_ops = patch::apply(rt, data, &ops)?;
         strip_write_only(data);
         Ok(member_ops)
     });
-    write(&state, &req, &tenant, rt, &id, mutation).await
+    Ok(state.store.update(&tenant, rt, id, &precondition(req), mutation, with_relations).await?)
 }
 
-async fn write(
-    state: &AppState,
-    req: &Request,
-    tenant: &crate::domain::resource::TenantId,
-    rt: ResourceType,
-    id: &str,
-    mutation: crate::domain::resource::Mutation,
-) -> Answer {
-    let proj = projection_from_query(req.uri().query());
-    let with_relations = projection::wants_relations(rt, &proj);
-    let updated = state.store.update(tenant, rt, id, &precondition(req), mutation, with_relations).await?;
-    let body = present(&updated, &base_url(req, state.public_url.as_deref()), &proj);
+fn respond(state: &AppState, req: &Request, updated: &StoredResource, proj: &Projection) -> Answer {
+    let body = present(updated, &base_url(req, state.public_url.as_deref()), proj);
     Ok(resource_response(StatusCode::OK, &body, &etag(updated.meta.version), None))
 }
 
