@@ -76,6 +76,7 @@ pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, Sc
             let mut end = at + 1;
             if fail_on_errors.is_none() {
                 while end < pending.len()
+                    && end - at < CREATES_TOGETHER
                     && operations[pending[end]].method == Method::POST
                     && operations[pending[at]].method == Method::POST
                     && ready(pending[end])
@@ -162,6 +163,10 @@ pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, Sc
     });
     Ok(scim_json(StatusCode::OK, &body))
 }
+
+/// The most creates of one request handed to the writer together: enough for a large batch,
+/// few enough that the request's memory stays small.
+const CREATES_TOGETHER: usize = 128;
 
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
