@@ -4,6 +4,8 @@
 //! tenants and tokens (one writer connection) and the dynamic list queries (a reader pool).
 
 pub mod engine;
+#[cfg(test)]
+mod engine_tests;
 mod listing;
 mod listing_relations;
 mod pages;

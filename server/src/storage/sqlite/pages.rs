@@ -99,13 +99,19 @@ fn collect(
 /// prepared statement: one indexed statement answers the page and its total. `None` when the
 /// query is anything else (the general path builds it with `QueryBuilder`).
 fn lookup(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Option<Result<Page>> {
+    let (sql, bound) = lookup_statement(rt, query)?;
+    Some(run_lookup(conn, tenant, rt, query, &sql, &bound))
+}
+
+/// The lookup's statement (`?1` the tenant) and the value bound as `?2`.
+pub(super) fn lookup_statement(rt: ResourceType, query: &ListQuery) -> Option<(String, String)> {
     let (condition, bound) = lookup_condition(rt, query)?;
     let sql = format!(
         "SELECT {COLUMNS} FROM {} r WHERE r.tenant_id = ?1 AND {condition}{} ORDER BY r.id",
         table(rt),
         live(rt)
     );
-    Some(run_lookup(conn, tenant, rt, query, &sql, &bound))
+    Some((sql, bound))
 }
 
 fn lookup_condition(rt: ResourceType, query: &ListQuery) -> Option<(&'static str, String)> {
