@@ -29,6 +29,9 @@ struct Cli {
     /// How long each scenario runs, in seconds
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
+    /// Users the `bulk-total` job creates through /Bulk (1,000 a request), timed as a total
+    #[arg(long, default_value_t = 100_000)]
+    bulk_users: usize,
     /// Concurrent connections
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
@@ -53,6 +56,7 @@ async fn main() -> ExitCode {
         group_members: cli.group_members.min(cli.users),
         duration: Duration::from_secs_f64(cli.seconds.max(0.1)),
         concurrency: cli.concurrency.max(1),
+        bulk_users: cli.bulk_users.max(1),
         scenarios: if cli.scenarios.is_empty() {
             scenario::ALL.iter().map(|s| s.to_string()).collect()
         } else {
@@ -77,7 +81,15 @@ async fn main() -> ExitCode {
     };
     let mut rows = Vec::new();
     for name in &config.scenarios {
-        eprintln!("running {name} for {:.1} s at concurrency {}…", config.duration.as_secs_f64(), config.concurrency);
+        if scenario::TOTALS.contains(&name.as_str()) {
+            eprintln!("running {name} (timed as a total)…");
+        } else {
+            eprintln!(
+                "running {name} for {:.1} s at concurrency {}…",
+                config.duration.as_secs_f64(),
+                config.concurrency
+            );
+        }
         match scenario::run(name, &client, &config, &seeded).await {
             Some(summary) => rows.push(summary),
             None => eprintln!("  skipped: the server does not support what {name} needs"),

@@ -27,6 +27,8 @@ const FILES: &[(&str, &str)] = &[
     ("okta-groups.json", include_str!("../cases/okta-groups.json")),
     ("entra-users.json", include_str!("../cases/entra-users.json")),
     ("entra-groups.json", include_str!("../cases/entra-groups.json")),
+    ("bulk.json", include_str!("../cases/bulk.json")),
+    ("cursors.json", include_str!("../cases/cursors.json")),
 ];
 
 /// Every case must carry exactly one of these: where its expectations come from.

@@ -86,3 +86,110 @@ async fn unresolvable_references_and_limits() {
     assert_eq!(r.body["scimType"], "invalidValue");
     app.post("/Bulk", bulk(json!([{"method": "GET", "path": "/Users"}]))).await.expect(400);
 }
+
+#[tokio::test]
+async fn circular_references_between_groups_are_resolved() {
+    let app = TestApp::new().await;
+    // RFC 7644 §3.7.1: each group names the other as a member.
+    let r = app
+        .post(
+            "/Bulk",
+            bulk(json!([
+                {"method": "POST", "path": "/Groups", "bulkId": "qwerty",
+                 "data": {"displayName": "Group A", "members": [{"type": "Group", "value": "bulkId:ytrewq"}]}},
+                {"method": "POST", "path": "/Groups", "bulkId": "ytrewq",
+                 "data": {"displayName": "Group B", "members": [{"type": "Group", "value": "bulkId:qwerty"}]}}
+            ])),
+        )
+        .await
+        .expect(200);
+    let ops = r.body["Operations"].as_array().unwrap();
+    assert!(ops.iter().all(|o| o["status"] == "201"), "{ops:?}");
+    let id = |bulk_id: &str| {
+        let op = ops.iter().find(|o| o["bulkId"] == bulk_id).unwrap();
+        op["location"].as_str().unwrap().rsplit('/').next().unwrap().to_owned()
+    };
+    let (a, b) = (id("qwerty"), id("ytrewq"));
+    let group_a = app.get(&format!("/Groups/{a}")).await.expect(200);
+    let group_b = app.get(&format!("/Groups/{b}")).await.expect(200);
+    assert_eq!(group_a.body["members"][0]["value"], b.as_str());
+    assert_eq!(group_b.body["members"][0]["value"], a.as_str());
+    // The version reported is the group's final one, after its members were added.
+    let a_op = ops.iter().find(|o| o["bulkId"] == "qwerty").unwrap();
+    assert_eq!(a_op["version"], group_a.body["meta"]["version"]);
+}
+
+#[tokio::test]
+async fn bulk_ids_resolve_inside_patch_paths_and_put_data() {
+    let app = TestApp::new().await;
+    let r = app
+        .post(
+            "/Bulk",
+            bulk(json!([
+                {"method": "POST", "path": "/Users", "bulkId": "boss", "data": {"userName": "boss"}},
+                {"method": "POST", "path": "/Users", "bulkId": "u1", "data": {"userName": "u1"}},
+                {"method": "POST", "path": "/Users", "bulkId": "u2", "data": {"userName": "u2"}},
+                {"method": "POST", "path": "/Groups", "bulkId": "g",
+                 "data": {"displayName": "G", "members": [{"value": "bulkId:u1"}, {"value": "bulkId:u2"}]}},
+                {"method": "PATCH", "path": "/Groups/bulkId:g",
+                 "data": {"Operations": [{"op": "remove", "path": "members[value eq \"bulkId:u1\"]"}]}},
+                {"method": "PUT", "path": "/Users/bulkId:u2",
+                 "data": {"userName": "u2", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":
+                          {"manager": {"value": "bulkId:boss"}}}}
+            ])),
+        )
+        .await
+        .expect(200);
+    let ops = r.body["Operations"].as_array().unwrap();
+    assert!(ops.iter().all(|o| o["status"] == "201" || o["status"] == "200"), "{ops:?}");
+    let id = |i: usize| ops[i]["location"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let group = app.get(&format!("/Groups/{}", id(3))).await.expect(200);
+    let members: Vec<&str> =
+        group.body["members"].as_array().unwrap().iter().map(|m| m["value"].as_str().unwrap()).collect();
+    assert_eq!(members, [id(2)]);
+    let u2 = app.get(&format!("/Users/{}", id(2))).await.expect(200);
+    assert_eq!(
+        u2.body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]["value"],
+        id(0).as_str()
+    );
+}
+
+#[tokio::test]
+async fn fail_on_errors_counts_errors_and_limits_are_advertised_and_enforced() {
+    let app = TestApp::new().await;
+    app.user("dup").await;
+    let r = app
+        .post(
+            "/Bulk",
+            json!({"failOnErrors": 2, "Operations": [
+                {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": "dup"}},
+                {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"userName": "ok"}},
+                {"method": "DELETE", "path": "/Users/missing"},
+                {"method": "POST", "path": "/Users", "bulkId": "c", "data": {"userName": "never"}}
+            ]}),
+        )
+        .await
+        .expect(200);
+    let statuses: Vec<&str> =
+        r.body["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["409", "201", "404"], "the second error stops the request");
+
+    let spc = app.get("/ServiceProviderConfig").await.expect(200);
+    assert_eq!(spc.body["bulk"]["supported"], true);
+    let max_ops = spc.body["bulk"]["maxOperations"].as_u64().unwrap();
+    let max_payload = spc.body["bulk"]["maxPayloadSize"].as_u64().unwrap();
+    let too_many: Vec<Value> =
+        (0..=max_ops).map(|i| json!({"method": "DELETE", "path": format!("/Users/{i}")})).collect();
+    let r = app.post("/Bulk", bulk(Value::Array(too_many))).await.expect(413);
+    assert_eq!(r.body["status"], "413");
+    let padding = "x".repeat(usize::try_from(max_payload).unwrap());
+    let r = app
+        .post(
+            "/Bulk",
+            bulk(json!([{"method": "POST", "path": "/Users", "bulkId": "big", "data": {"userName": padding}}])),
+        )
+        .await
+        .expect(413);
+    assert_eq!(r.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
+    assert_eq!(app.get("/Users").await.expect(200).body["totalResults"], 2, "nothing of a refused request was written");
+}

@@ -5,6 +5,7 @@ mod admin_api;
 mod agent;
 mod bulk;
 mod conformance;
+mod cursors;
 mod discovery;
 mod errors;
 mod etags;

@@ -19,6 +19,8 @@ async fn plan(conn: &mut sqlx::PgConnection, rt: ResourceType, filter: &str) -> 
         start_index: 1,
         count: 100,
         with_relations: false,
+        keyset: None,
+        count_total: true,
     };
     let tenant = TenantId("t".into());
     let mut qb = select_page::<Postgres>("EXPLAIN ", &tenant, rt, &query).expect("query");

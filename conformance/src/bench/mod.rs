@@ -7,6 +7,7 @@ pub mod memory;
 pub mod scenario;
 pub mod seed;
 pub mod stats;
+pub mod totals;
 
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ pub struct BenchConfig {
     pub duration: Duration,
     pub concurrency: usize,
     pub scenarios: Vec<String>,
+    /// Users the `bulk-total` job creates.
+    pub bulk_users: usize,
 }
 
 /// An HTTP client tuned for load: keep-alive, one pooled connection per worker.

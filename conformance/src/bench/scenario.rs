@@ -12,19 +12,25 @@ use super::seed::{user_body, user_name, Seeded};
 use super::stats::{Samples, Summary};
 use super::{request, BenchConfig};
 
-/// Every scenario, in the order they run by default. Writes come last so that reads see the
-/// seeded data only.
+/// Every scenario, in the order they run by default. Writes come last so that reads (and the
+/// full cursor walk) see the seeded data only.
 pub const ALL: &[&str] = &[
     "get",
     "filter-username",
     "filter-email",
     "list-index",
+    "list-cursor",
+    "walk-cursor",
     "create",
     "patch-active",
     "put",
     "member-add-remove",
     "bulk-create",
+    "bulk-total",
 ];
+
+/// Scenarios timed as totals (one job done once) rather than for a fixed time.
+pub const TOTALS: &[&str] = &["walk-cursor", "bulk-total"];
 
 /// A small, fast, per-worker random sequence (xorshift): no shared state between workers.
 struct Rng(u64);
@@ -124,10 +130,16 @@ fn items_per_request(scenario: &str) -> u64 {
 /// Runs one scenario; `None` when the server cannot run it (e.g. no Bulk support).
 pub async fn run(name: &str, client: &Client, config: &BenchConfig, seeded: &Seeded) -> Option<Summary> {
     if !ALL.contains(&name)
-        || (name == "bulk-create" && !seeded.bulk_supported)
+        || ((name == "bulk-create" || name == "bulk-total") && !seeded.bulk_supported)
+        || ((name == "list-cursor" || name == "walk-cursor") && !seeded.cursor_supported)
         || (name == "member-add-remove" && seeded.group_id.is_none())
     {
         return None;
+    }
+    match name {
+        "walk-cursor" => return Some(super::totals::walk(client, config).await),
+        "bulk-total" => return Some(super::totals::bulk(client, config, &seeded.run).await),
+        _ => {}
     }
     let ctx = Arc::new(Ctx {
         client: client.clone(),
@@ -144,7 +156,23 @@ pub async fn run(name: &str, client: &Client, config: &BenchConfig, seeded: &See
             tokio::spawn(async move {
                 let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((w as u64 + 1) * 0x2545_F491));
                 let mut samples = Samples::default();
+                let mut cursor: Option<String> = None;
                 while Instant::now() < deadline {
+                    if ctx.scenario == "list-cursor" {
+                        // Walk pages of 100 from the start, again and again.
+                        let sent = Instant::now();
+                        let path = format!("/Users?count=100&cursor={}", cursor.as_deref().unwrap_or(""));
+                        match ctx.req(Method::GET, &path).send().await {
+                            Ok(r) => {
+                                let ok = r.status().is_success();
+                                let body: serde_json::Value = r.json().await.unwrap_or_default();
+                                cursor = body["nextCursor"].as_str().map(str::to_owned);
+                                samples.record(sent.elapsed(), ok);
+                            }
+                            Err(_) => samples.errors += 1,
+                        }
+                        continue;
+                    }
                     for req in ctx.next(&mut rng) {
                         let sent = Instant::now();
                         match req.send().await {

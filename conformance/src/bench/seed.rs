@@ -16,6 +16,8 @@ pub struct Seeded {
     /// A group holding `group_members` of the users.
     pub group_id: Option<String>,
     pub bulk_supported: bool,
+    /// RFC 9865 cursors, as advertised in ServiceProviderConfig `pagination.cursor`.
+    pub cursor_supported: bool,
 }
 
 pub fn user_name(run: &str, i: usize) -> String {
@@ -33,42 +35,22 @@ pub fn user_body(run: &str, i: usize) -> Value {
     })
 }
 
-async fn bulk_supported(client: &Client, config: &BenchConfig) -> bool {
+/// What ServiceProviderConfig advertises: (Bulk, cursors).
+async fn supported(client: &Client, config: &BenchConfig) -> (bool, bool) {
     let spc = request(client, config, Method::GET, "/ServiceProviderConfig").send().await;
-    match spc {
-        Ok(r) => r.json::<Value>().await.ok().and_then(|v| v["bulk"]["supported"].as_bool()).unwrap_or(false),
-        Err(_) => false,
-    }
+    let spc = match spc {
+        Ok(r) => r.json::<Value>().await.unwrap_or_default(),
+        Err(_) => Value::Null,
+    };
+    (spc["bulk"]["supported"].as_bool().unwrap_or(false), spc["pagination"]["cursor"].as_bool().unwrap_or(false))
 }
 
 /// Creates `config.users` users and one group; answers their ids.
 pub async fn seed(client: &Client, config: &BenchConfig) -> Result<Seeded, String> {
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
-    let bulk = bulk_supported(client, config).await;
-    let mut user_ids = Vec::with_capacity(config.users);
-    if bulk {
-        for chunk_start in (0..config.users).step_by(1000) {
-            let end = (chunk_start + 1000).min(config.users);
-            let ops: Vec<Value> = (chunk_start..end)
-                .map(|i| json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"), "data": user_body(&run, i)}))
-                .collect();
-            let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops});
-            let answer: Value = request(client, config, Method::POST, "/Bulk")
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| format!("bulk seed: {e}"))?
-                .json()
-                .await
-                .map_err(|e| format!("bulk seed answer: {e}"))?;
-            for op in answer["Operations"].as_array().into_iter().flatten() {
-                let id = op["location"].as_str().and_then(|l| l.rsplit('/').next());
-                match (op["status"].as_str(), id) {
-                    (Some("201"), Some(id)) => user_ids.push(id.to_owned()),
-                    _ => return Err(format!("bulk seed failed: {op}")),
-                }
-            }
-        }
+    let (bulk, cursor_supported) = supported(client, config).await;
+    let user_ids = if bulk {
+        bulk_create(client, config, &run, config.users).await?
     } else {
         let results: Vec<Result<String, String>> = stream::iter(0..config.users)
             .map(|i| {
@@ -82,11 +64,56 @@ pub async fn seed(client: &Client, config: &BenchConfig) -> Result<Seeded, Strin
             .buffered(config.concurrency.max(1))
             .collect()
             .await;
-        user_ids = results.into_iter().collect::<Result<_, _>>().map_err(|e| format!("seed: {e}"))?;
-    }
+        results.into_iter().collect::<Result<_, _>>().map_err(|e| format!("seed: {e}"))?
+    };
     let group_id =
         if config.group_members > 0 { Some(seed_group(client, config, &run, &user_ids).await?) } else { None };
-    Ok(Seeded { run, user_ids, group_id, bulk_supported: bulk })
+    Ok(Seeded { run, user_ids, group_id, bulk_supported: bulk, cursor_supported })
+}
+
+/// Creates `count` users named `user_name(run, i)` through `/Bulk`, 1,000 a request, two
+/// requests at a time; answers their ids in order.
+pub async fn bulk_create(
+    client: &Client,
+    config: &BenchConfig,
+    run: &str,
+    count: usize,
+) -> Result<Vec<String>, String> {
+    let chunks: Vec<Result<Vec<String>, String>> = stream::iter((0..count).step_by(1000))
+        .map(|chunk_start| {
+            let end = (chunk_start + 1000).min(count);
+            let ops: Vec<Value> = (chunk_start..end)
+                .map(|i| json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"), "data": user_body(run, i)}))
+                .collect();
+            let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops});
+            let req = request(client, config, Method::POST, "/Bulk").json(&body);
+            async move {
+                let answer: Value = req
+                    .send()
+                    .await
+                    .map_err(|e| format!("bulk: {e}"))?
+                    .json()
+                    .await
+                    .map_err(|e| format!("bulk answer: {e}"))?;
+                let mut ids = Vec::with_capacity(end - chunk_start);
+                for op in answer["Operations"].as_array().into_iter().flatten() {
+                    let id = op["location"].as_str().and_then(|l| l.rsplit('/').next());
+                    match (op["status"].as_str(), id) {
+                        (Some("201"), Some(id)) => ids.push(id.to_owned()),
+                        _ => return Err(format!("bulk create failed: {op}")),
+                    }
+                }
+                Ok(ids)
+            }
+        })
+        .buffered(2)
+        .collect()
+        .await;
+    let mut ids = Vec::with_capacity(count);
+    for chunk in chunks {
+        ids.extend(chunk?);
+    }
+    Ok(ids)
 }
 
 /// One group whose members are the first `group_members` users, added 1,000 at a time.

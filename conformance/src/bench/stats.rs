@@ -40,6 +40,8 @@ pub struct Summary {
     pub p99_ms: f64,
     pub non_2xx: u64,
     pub errors: u64,
+    /// For jobs timed as totals: how many items (users) the job handled in `seconds`.
+    pub items: Option<u64>,
 }
 
 impl Summary {
@@ -61,6 +63,7 @@ impl Summary {
             p99_ms: pct(0.99),
             non_2xx: samples.non_2xx,
             errors: samples.errors,
+            items: None,
         }
     }
 
@@ -72,13 +75,22 @@ impl Summary {
         }
     }
 
+    /// Items per second: counted items for totals, requests times items per request otherwise.
+    pub fn items_per_second(&self) -> f64 {
+        match self.items {
+            Some(n) if self.seconds > 0.0 => n as f64 / self.seconds,
+            _ => self.per_second() * self.items_per_request as f64,
+        }
+    }
+
     pub fn to_json(&self) -> Value {
         json!({
+            "total_items": self.items,
             "scenario": self.scenario,
             "requests": self.requests,
             "seconds": self.seconds,
             "requests_per_second": self.per_second(),
-            "items_per_second": self.per_second() * self.items_per_request as f64,
+            "items_per_second": self.items_per_second(),
             "p50_ms": self.p50_ms,
             "p99_ms": self.p99_ms,
             "non_2xx": self.non_2xx,
@@ -90,20 +102,22 @@ impl Summary {
 /// The results as a plain-text table.
 pub fn table(rows: &[Summary]) -> String {
     let mut out = format!(
-        "{:<22} {:>9} {:>11} {:>11} {:>9} {:>9} {:>8} {:>7}\n",
-        "scenario", "requests", "req/s", "items/s", "p50 ms", "p99 ms", "non-2xx", "errors"
+        "{:<22} {:>9} {:>11} {:>11} {:>9} {:>9} {:>8} {:>7} {:>9}\n",
+        "scenario", "requests", "req/s", "items/s", "p50 ms", "p99 ms", "non-2xx", "errors", "total s"
     );
     for r in rows {
+        let total = if r.items.is_some() { format!("{:.2}", r.seconds) } else { String::new() };
         out.push_str(&format!(
-            "{:<22} {:>9} {:>11.0} {:>11.0} {:>9.2} {:>9.2} {:>8} {:>7}\n",
+            "{:<22} {:>9} {:>11.0} {:>11.0} {:>9.2} {:>9.2} {:>8} {:>7} {:>9}\n",
             r.scenario,
             r.requests,
             r.per_second(),
-            r.per_second() * r.items_per_request as f64,
+            r.items_per_second(),
             r.p50_ms,
             r.p99_ms,
             r.non_2xx,
-            r.errors
+            r.errors,
+            total
         ));
     }
     out

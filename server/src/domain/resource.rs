@@ -57,22 +57,53 @@ pub enum SortOrder {
     Descending,
 }
 
-/// What a list or search asks for. Paging is 1-based, as on the wire.
+/// What a list or search asks for. Index paging is 1-based, as on the wire.
 #[derive(Debug, Clone)]
 pub struct ListQuery {
     pub filter: Option<Filter>,
     pub sort: Option<(AttrPath, SortOrder)>,
+    /// Index paging: ignored when `keyset` is set.
     pub start_index: u64,
     pub count: u64,
     /// Whether to read group members / user groups (skipped when the client excluded them).
     pub with_relations: bool,
+    /// Keyset paging (cursors): `Some(None)` is the first page, `Some(Some(k))` the rows
+    /// strictly after `k` in the list order. `None` is index paging.
+    pub keyset: Option<Option<Keyset>>,
+    /// Whether to count every match for `Page::total` (a cursor walk counts once, on its
+    /// first page, and carries the count: counting a large tenant on every page would cost
+    /// more than the page).
+    pub count_total: bool,
+}
+
+/// A position in a list's order: the sort key (when sorted) and the id of a row. A walk
+/// resumes strictly after it, so rows inserted or deleted elsewhere in the order move no
+/// other row across the page boundary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Keyset {
+    /// The row's sort value, `None` when the list is not sorted.
+    pub sort: Option<SortKey>,
+    pub id: String,
+}
+
+/// A sort value as compared by the database: text (already case-folded where the attribute
+/// is case-insensitive), a number, a boolean, or absent (sorted last).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortKey {
+    Null,
+    Text(String),
+    Number(f64),
+    Bool(bool),
 }
 
 /// One page of results and the total number of matches.
 #[derive(Debug, Clone)]
 pub struct Page {
+    /// Every match, when the query asked for it (`count_total`); 0 otherwise.
     pub total: u64,
     pub items: Vec<StoredResource>,
+    /// Keyset paging only: where the next page starts, when more rows follow this page.
+    pub next: Option<Keyset>,
 }
 
 /// A set of versions named by `If-Match` or `If-None-Match`.

@@ -16,6 +16,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the database answers (for `/healthz`).
     async fn ping(&self) -> Result<()>;
+    /// The key that signs pagination cursors: random, made once per database and kept in it,
+    /// so that every replica on one database accepts the cursors of the others.
+    fn cursor_key(&self) -> &[u8];
 
     async fn create_tenant(&self, name: &str) -> Result<Tenant>;
     async fn find_tenant(&self, name: &str) -> Result<Option<Tenant>>;

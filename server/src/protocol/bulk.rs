@@ -1,12 +1,15 @@
 //! `/Bulk` (RFC 7644 §3.7): many operations in one request. Each operation runs through the
 //! same handler a single request would (same authentication, validation and transaction), so
 //! Bulk adds no second path into the store. `bulkId` references (`"bulkId:qwerty"` in a path
-//! or anywhere in `data`) are resolved to the ids created earlier in the request; operations
-//! run in request order, except that one waiting on a later operation's id runs after it.
+//! anywhere in `data`, or quoted inside a PATCH path's filter) are resolved to the ids created
+//! earlier in the request; operations run in request order, except that one waiting on a
+//! later operation's id runs after it, and a cycle of groups referring to each other is
+//! broken by creating one without those members and adding them at the end.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use futures_util::future::join_all;
 use poem::http::{Method, StatusCode};
 use poem::{Request, Response};
 use serde_json::{json, Map, Value};
@@ -17,6 +20,7 @@ use crate::domain::tenant::Scope;
 use super::discovery::RESOURCE_TYPES;
 use super::error::ScimError;
 use super::http::{base_url, json_body, scim_json};
+use super::render::{etag, location};
 use super::{auth, resources, AppState};
 
 pub const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
@@ -38,45 +42,118 @@ struct Operation {
 
 pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, ScimError> {
     auth::authenticate(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
+    // Bulk requests wait their turn: they are writer-bound anyway, and each holds its parsed
+    // body and answers in memory (up to maxPayloadSize) while it runs.
+    let _turn = state
+        .bulk_slots
+        .acquire()
+        .await
+        .map_err(|_| ScimError::new(StatusCode::SERVICE_UNAVAILABLE, None, "shutting down"))?;
     let body = json_body(&mut req, MAX_PAYLOAD_BYTES).await?;
     let (operations, fail_on_errors) = parse(&body)?;
 
     let mut created: HashMap<String, String> = HashMap::new();
     let mut results: Vec<Option<Value>> = vec![None; operations.len()];
     let mut pending: Vec<usize> = (0..operations.len()).collect();
+    // Groups created without the members that referred to a group not yet created (a
+    // circular reference): those members are added once everything else ran.
+    let mut deferred: Vec<(usize, Vec<Value>)> = Vec::new();
     let mut errors = 0usize;
     'passes: while !pending.is_empty() {
         let before = pending.len();
         let mut waiting = Vec::new();
-        for index in pending {
-            let op = &operations[index];
-            if !references(op).iter().all(|r| created.contains_key(r)) {
-                waiting.push(index);
+        let mut at = 0;
+        while at < pending.len() {
+            let ready = |i: usize| references(&operations[i]).iter().all(|r| created.contains_key(r));
+            if !ready(pending[at]) {
+                waiting.push(pending[at]);
+                at += 1;
                 continue;
             }
-            let result = run(&state, &req, op, &created).await;
-            if let (Some(bulk_id), Some(id)) = (&op.bulk_id, result.created_id.clone()) {
-                created.insert(bulk_id.clone(), id);
+            // A run of ready creates goes to the store together, in order, so the writer
+            // commits them in one transaction. With failOnErrors, one at a time: the count
+            // of errors decides whether the next one runs.
+            let mut end = at + 1;
+            if fail_on_errors.is_none() {
+                while end < pending.len()
+                    && end - at < CREATES_TOGETHER
+                    && operations[pending[end]].method == Method::POST
+                    && operations[pending[at]].method == Method::POST
+                    && ready(pending[end])
+                {
+                    end += 1;
+                }
             }
-            if !result.ok {
+            let batch = &pending[at..end];
+            let outcomes = join_all(batch.iter().map(|&i| run(&state, &req, &operations[i], &created))).await;
+            for (&index, result) in batch.iter().zip(outcomes) {
+                if let (Some(bulk_id), Some(id)) = (&operations[index].bulk_id, result.created_id.clone()) {
+                    created.insert(bulk_id.clone(), id);
+                }
+                if !result.ok {
+                    errors += 1;
+                }
+                results[index] = Some(result.entry);
+            }
+            if fail_on_errors.is_some_and(|limit| errors >= limit) {
+                break 'passes;
+            }
+            at = end;
+        }
+        pending = waiting;
+        if pending.len() < before {
+            continue;
+        }
+        // No progress: what is left waits on ids not created yet. RFC 7644 §3.7.1 asks us to
+        // try to resolve circular references: create one group of the cycle without its
+        // pending members, and add them at the end.
+        if let Some(at) = pending.iter().position(|&i| breaks_cycle(&operations, i, &pending, &created)) {
+            let index = pending.remove(at);
+            let (op, members) = without_pending_members(&operations[index], &created);
+            let result = run(&state, &req, &op, &created).await;
+            if let (Some(bulk_id), Some(id)) = (&op.bulk_id, result.created_id.clone()) {
+                created.insert(bulk_id.clone(), id.clone());
+                deferred.push((index, members));
+            } else {
                 errors += 1;
             }
             results[index] = Some(result.entry);
             if fail_on_errors.is_some_and(|limit| errors >= limit) {
                 break 'passes;
             }
+            continue;
         }
-        pending = waiting;
-        if pending.len() == before {
-            // What is left waits on ids that no operation created (or on each other).
-            for index in pending.drain(..) {
-                let op = &operations[index];
-                let error = ScimError::new(
-                    StatusCode::CONFLICT,
-                    Some("invalidValue"),
-                    "the operation refers to a bulkId that no successful operation of this request created",
-                );
-                results[index] = Some(entry(op, error.status, None, None, Some(error.body())));
+        // What is left waits on ids that no operation created.
+        for index in pending.drain(..) {
+            let op = &operations[index];
+            let error = ScimError::new(
+                StatusCode::CONFLICT,
+                Some("invalidValue"),
+                "the operation refers to a bulkId that no successful operation of this request created",
+            );
+            results[index] = Some(entry(op, error.status, None, None, Some(error.body())));
+        }
+    }
+    for (index, members) in deferred {
+        let op = &operations[index];
+        let Some(id) = op.bulk_id.as_ref().and_then(|b| created.get(b)) else { continue };
+        let add = Operation {
+            method: Method::PATCH,
+            bulk_id: None,
+            path: format!("/Groups/{id}"),
+            data: Some(
+                json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": members}]}),
+            ),
+            version: None,
+        };
+        let result = run(&state, &req, &add, &created).await;
+        if let Some(Some(entry)) = results.get_mut(index) {
+            if result.ok {
+                // The group as it now is: its final version.
+                entry["version"] = result.entry["version"].clone();
+            } else {
+                entry["status"] = result.entry["status"].clone();
+                entry["response"] = result.entry["response"].clone();
             }
         }
     }
@@ -85,6 +162,52 @@ pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, Sc
         "Operations": results.into_iter().flatten().collect::<Vec<_>>(),
     });
     Ok(scim_json(StatusCode::OK, &body))
+}
+
+/// The most creates of one request handed to the writer together: enough for a large batch,
+/// few enough that the request's memory stays small.
+const CREATES_TOGETHER: usize = 128;
+
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// Whether operation `index` is a group creation whose every missing reference is a
+/// member created by another pending operation: creating it first breaks the cycle.
+fn breaks_cycle(operations: &[Operation], index: usize, pending: &[usize], created: &HashMap<String, String>) -> bool {
+    let op = &operations[index];
+    if op.method != Method::POST || route(&op.path).map(|(rt, _)| rt) != Some(ResourceType::Group) {
+        return false;
+    }
+    let pending_ids: HashSet<&str> = pending.iter().filter_map(|&i| operations[i].bulk_id.as_deref()).collect();
+    let (stripped, _) = without_pending_members(op, created);
+    references(&stripped).iter().all(|r| created.contains_key(r))
+        && references(op).iter().all(|r| created.contains_key(r) || pending_ids.contains(r.as_str()))
+}
+
+/// The operation without the members that refer to bulkIds not created yet, and those members.
+fn without_pending_members(op: &Operation, created: &HashMap<String, String>) -> (Operation, Vec<Value>) {
+    let mut data = op.data.clone();
+    let mut removed = Vec::new();
+    if let Some(Value::Object(map)) = data.as_mut() {
+        if let Some((_, Value::Array(members))) = map.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case("members")) {
+            members.retain(|m| {
+                let mut refs = Vec::new();
+                find_references(m, &mut refs);
+                let ready = refs.iter().all(|r| created.contains_key(r));
+                if !ready {
+                    removed.push(m.clone());
+                }
+                ready
+            });
+        }
+    }
+    let op = Operation {
+        method: op.method.clone(),
+        bulk_id: op.bulk_id.clone(),
+        path: op.path.clone(),
+        data,
+        version: op.version.clone(),
+    };
+    (op, removed)
 }
 
 fn parse(body: &Value) -> Result<(Vec<Operation>, Option<usize>), ScimError> {
@@ -137,18 +260,6 @@ fn parse(body: &Value) -> Result<(Vec<Operation>, Option<usize>), ScimError> {
 
 /// The bulkIds an operation refers to, in its path and anywhere in its data.
 fn references(op: &Operation) -> Vec<String> {
-    fn walk(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::String(s) => {
-                if let Some(id) = s.strip_prefix(BULK_PREFIX) {
-                    out.push(id.to_owned());
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
-            Value::Object(map) => map.values().for_each(|i| walk(i, out)),
-            _ => {}
-        }
-    }
     let mut out = Vec::new();
     for segment in op.path.split('/') {
         if let Some(id) = segment.strip_prefix(BULK_PREFIX) {
@@ -156,17 +267,60 @@ fn references(op: &Operation) -> Vec<String> {
         }
     }
     if let Some(data) = &op.data {
-        walk(data, &mut out);
+        find_references(data, &mut out);
     }
     out
 }
 
+/// `"bulkId:x"` as a whole string value, or quoted inside one (a PATCH path's filter, as in
+/// `members[value eq "bulkId:x"]`).
+fn find_references(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => {
+            if let Some(id) = s.strip_prefix(BULK_PREFIX) {
+                out.push(id.to_owned());
+                return;
+            }
+            let mut rest = s.as_str();
+            while let Some(at) = rest.find(QUOTED_PREFIX) {
+                let tail = &rest[at + QUOTED_PREFIX.len()..];
+                let Some(end) = tail.find('"') else { break };
+                out.push(tail[..end].to_owned());
+                rest = &tail[end + 1..];
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| find_references(i, out)),
+        Value::Object(map) => map.values().for_each(|i| find_references(i, out)),
+        _ => {}
+    }
+}
+
+const QUOTED_PREFIX: &str = "\"bulkId:";
+
 fn resolve(v: &Value, created: &HashMap<String, String>) -> Value {
     match v {
-        Value::String(s) => match s.strip_prefix(BULK_PREFIX).and_then(|id| created.get(id)) {
-            Some(id) => Value::String(id.clone()),
-            None => v.clone(),
-        },
+        Value::String(s) => {
+            if let Some(id) = s.strip_prefix(BULK_PREFIX) {
+                return Value::String(created.get(id).cloned().unwrap_or_else(|| s.clone()));
+            }
+            if !s.contains(QUOTED_PREFIX) {
+                return v.clone();
+            }
+            let mut out = String::with_capacity(s.len());
+            let mut rest = s.as_str();
+            while let Some(at) = rest.find(QUOTED_PREFIX) {
+                let tail = &rest[at + QUOTED_PREFIX.len()..];
+                let Some(end) = tail.find('"') else { break };
+                out.push_str(&rest[..at]);
+                match created.get(&tail[..end]) {
+                    Some(id) => out.push_str(&format!("\"{id}\"")),
+                    None => out.push_str(&rest[at..at + QUOTED_PREFIX.len() + end + 1]),
+                }
+                rest = &tail[end + 1..];
+            }
+            out.push_str(rest);
+            Value::String(out)
+        }
         Value::Array(items) => Value::Array(items.iter().map(|i| resolve(i, created)).collect()),
         Value::Object(map) => Value::Object(map.iter().map(|(k, i)| (k.clone(), resolve(i, created))).collect()),
         other => other.clone(),
@@ -201,27 +355,39 @@ async fn run(state: &Arc<AppState>, outer: &Request, op: &Operation, created: &H
         builder = builder.header("If-Match", version.as_str());
     }
     let body = op.data.as_ref().map(|d| resolve(d, created).to_string()).unwrap_or_default();
-    let req = builder.content_type("application/scim+json").body(body);
-    let answer = match (target, &op.method) {
-        (Some((rt, None)), &Method::POST) => resources::create(state.clone(), req, rt).await,
-        (Some((rt, Some(id))), &Method::PUT) => resources::replace(state.clone(), req, rt, id).await,
-        (Some((rt, Some(id))), &Method::PATCH) => resources::patch(state.clone(), req, rt, id).await,
-        (Some((rt, Some(id))), &Method::DELETE) => resources::delete(state.clone(), req, rt, id).await,
+    let mut req = builder.content_type("application/scim+json").body(body);
+    // The resource itself is not part of a Bulk answer: run the work, skip the rendering, and
+    // read no group members back.
+    let written = match (target, &op.method) {
+        (Some((rt, None)), &Method::POST) => {
+            resources::create_resource(state, &mut req, rt).await.map(|r| (rt, Some(r)))
+        }
+        (Some((rt, Some(id))), &Method::PUT) => {
+            resources::replace_resource(state, &mut req, rt, &id, false).await.map(|r| (rt, Some(r)))
+        }
+        (Some((rt, Some(id))), &Method::PATCH) => {
+            resources::patch_resource(state, &mut req, rt, &id, false).await.map(|r| (rt, Some(r)))
+        }
+        (Some((rt, Some(id))), &Method::DELETE) => {
+            resources::delete(state.clone(), req, rt, id).await.map(|_| (rt, None))
+        }
         _ => Err(ScimError::bad_request(
             "invalidPath",
             format!("{} {} is not an operation Bulk can carry", op.method, op.path),
         )),
     };
-    match answer {
-        Ok(response) => {
-            let status = response.status();
-            let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-            let (version, location) = (header("etag"), header("location"));
-            let created_id = location.as_deref().and_then(|l| l.rsplit('/').next()).map(str::to_owned);
-            let base = base_url(outer, state.public_url.as_deref());
-            let location = location.unwrap_or_else(|| format!("{base}/{}", path.trim_start_matches('/')));
-            let location = Some(location);
+    let base = base_url(outer, state.public_url.as_deref());
+    match written {
+        Ok((rt, Some(resource))) => {
+            let status = if op.method == Method::POST { StatusCode::CREATED } else { StatusCode::OK };
+            let created_id = (op.method == Method::POST).then(|| resource.id.clone());
+            let location = Some(location(&base, rt, &resource.id));
+            let version = Some(etag(resource.meta.version));
             Outcome { ok: true, created_id, entry: entry(op, status, version, location, None) }
+        }
+        Ok((_, None)) => {
+            let location = Some(format!("{base}/{}", path.trim_start_matches('/')));
+            Outcome { ok: true, created_id: None, entry: entry(op, StatusCode::NO_CONTENT, None, location, None) }
         }
         Err(error) => {
             Outcome { ok: false, created_id: None, entry: entry(op, error.status, None, None, Some(error.body())) }

@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 use crate::domain::schema::{AttrDef, AttrType, ResourceType, SchemaDef, ALL_SCHEMAS};
 
 use super::bulk::{MAX_OPERATIONS, MAX_PAYLOAD_BYTES};
-use super::query::MAX_COUNT;
+use super::cursor::CURSOR_TTL;
+use super::query::{DEFAULT_COUNT, MAX_COUNT};
 
 pub const SPC_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
@@ -22,6 +23,15 @@ pub fn service_provider_config(base: &str) -> Value {
         "patch": {"supported": true},
         "bulk": {"supported": true, "maxOperations": MAX_OPERATIONS, "maxPayloadSize": MAX_PAYLOAD_BYTES},
         "filter": {"supported": true, "maxResults": MAX_COUNT},
+        // RFC 9865 §4. Index paging stays the default: Okta and Entra page with startIndex.
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": DEFAULT_COUNT,
+            "maxPageSize": MAX_COUNT,
+            "cursorTimeout": CURSOR_TTL.as_secs(),
+        },
         // Passwords are not stored by the SCIM core; sign-in comes with the lifecycle.
         "changePassword": {"supported": false},
         "sort": {"supported": true},

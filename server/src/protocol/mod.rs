@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod bulk;
+pub mod cursor;
 pub mod discovery;
 pub mod error;
 pub mod filter;
@@ -35,6 +36,9 @@ impl Default for Limits {
     }
 }
 
+/// `/Bulk` requests running at once; the others queue.
+const BULK_CONCURRENCY: usize = 2;
+
 /// What every handler shares.
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -45,14 +49,19 @@ pub struct AppState {
     /// Where the links in mails point (`<app_url>/auth/signup/…`); from the Host header
     /// when unset.
     pub app_url: Option<String>,
-    /// Every expiry (sign-up links, reset links) is judged by this clock.
+    /// Every expiry (sign-up links, reset links, cursors) is judged by this clock.
     pub clock: Arc<dyn Clock>,
     /// Tenant names by id, for mails (tenants are never renamed).
     pub tenant_names: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Signs and checks pagination cursors with the database's key.
+    pub cursors: cursor::CursorCodec,
+    /// How many `/Bulk` requests run at once.
+    pub bulk_slots: tokio::sync::Semaphore,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>) -> Self {
+        let cursors = cursor::CursorCodec::new(store.cursor_key().to_vec());
         Self {
             store,
             tokens: auth::TokenCache::default(),
@@ -61,6 +70,8 @@ impl AppState {
             app_url: None,
             clock: Arc::new(SystemClock),
             tenant_names: std::sync::Mutex::default(),
+            cursors,
+            bulk_slots: tokio::sync::Semaphore::new(BULK_CONCURRENCY),
         }
     }
 }

@@ -22,6 +22,9 @@ pub struct ListParams {
     pub sort_order: Option<SortOrder>,
     pub start_index: u64,
     pub count: u64,
+    /// RFC 9865: `Some("")` asks for the first page of a cursor walk, `Some(c)` for the page
+    /// after cursor `c`; `None` is index paging (the default, which Okta and Entra use).
+    pub cursor: Option<String>,
     pub projection: Projection,
 }
 
@@ -74,6 +77,7 @@ pub fn list_from_query(query: Option<&str>) -> Result<ListParams, Error> {
         get(&pairs, "sortorder"),
         number("startindex")?,
         number("count")?,
+        get(&pairs, "cursor").map(str::to_owned),
         projection_from_query(query),
     )
 }
@@ -114,6 +118,7 @@ pub fn list_from_body(body: &Value) -> Result<ListParams, Error> {
         text("sortOrder")?,
         number("startIndex")?,
         number("count")?,
+        text("cursor")?.map(str::to_owned),
         Projection { attributes: list("attributes"), excluded: list("excludedAttributes") },
     )
 }
@@ -124,6 +129,7 @@ fn build(
     sort_order: Option<&str>,
     start_index: Option<i64>,
     count: Option<i64>,
+    cursor: Option<String>,
     projection: Projection,
 ) -> Result<ListParams, Error> {
     let filter = filter.filter(|f| !f.trim().is_empty()).map(parse_filter).transpose()?;
@@ -144,10 +150,13 @@ fn build(
         Some(s) if s.eq_ignore_ascii_case("descending") => Some(SortOrder::Descending),
         Some(s) => return Err(Error::InvalidValue(format!("sortOrder must be ascending or descending, not `{s}`"))),
     };
+    if cursor.is_some() && start_index.is_some_and(|i| i > 1) {
+        return Err(Error::InvalidValue("use either startIndex or cursor to page, not both".into()));
+    }
     // RFC 7644 §3.4.2.4: a startIndex below 1 means 1; a negative count means 0.
     let start_index = u64::try_from(start_index.unwrap_or(1).max(1)).unwrap_or(1);
     let count = count.map_or(DEFAULT_COUNT, |c| u64::try_from(c.max(0)).unwrap_or(0)).min(MAX_COUNT);
-    Ok(ListParams { filter, sort_by, sort_order, start_index, count, projection })
+    Ok(ListParams { filter, sort_by, sort_order, start_index, count, cursor, projection })
 }
 
 #[cfg(test)]
@@ -162,6 +171,20 @@ mod tests {
         let p = list_from_query(Some("count=100000")).unwrap();
         assert_eq!(p.count, MAX_COUNT);
         assert!(list_from_query(Some("count=abc")).is_err());
+    }
+
+    #[test]
+    fn cursor_parameter() {
+        // RFC 9865 §2: a bare `cursor` (or an empty one) asks for the first page.
+        assert_eq!(
+            list_from_query(Some("filter=userName+sw+%22J%22&cursor&count=10")).unwrap().cursor.as_deref(),
+            Some("")
+        );
+        assert_eq!(list_from_query(Some("cursor=abc.def")).unwrap().cursor.as_deref(), Some("abc.def"));
+        assert_eq!(list_from_query(Some("count=10")).unwrap().cursor, None);
+        assert!(list_from_query(Some("cursor=&startIndex=5")).is_err());
+        let body = serde_json::json!({"cursor": "", "count": 10});
+        assert_eq!(list_from_body(&body).unwrap().cursor.as_deref(), Some(""));
     }
 
     #[test]

@@ -10,10 +10,11 @@ use serde_json::{Map, Value};
 
 use crate::domain::normalize::{normalize, Normalized};
 use crate::domain::patch::{self, MemberOp};
+use crate::domain::people::Person;
 use crate::domain::people_scim;
 use crate::domain::resource::{NewResource, StoredResource, TenantId};
 use crate::domain::schema::ResourceType;
-use crate::domain::tenant::Scope;
+use crate::domain::tenant::{Scope, TokenRecord};
 use crate::domain::Error;
 
 use super::error::ScimError;
@@ -69,16 +70,38 @@ fn strip_write_only(data: &mut serde_json::Map<String, Value>) {
 }
 
 pub async fn create(state: Arc<AppState>, mut req: Request, rt: ResourceType) -> Answer {
-    let token = auth::authorize(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
+    let (token, created, known) = create_work(&state, &mut req, rt).await?;
+    let base = base_url(&req, state.public_url.as_deref());
+    let proj = projection_from_query(req.uri().query());
+    let body = present_one(&state, &token.tenant, &created, &base, &proj, known).await?;
+    let loc = location(&base, rt, &created.id);
+    Ok(resource_response(StatusCode::CREATED, &body, &etag(created.meta.version), Some(&loc)))
+}
+
+/// The work of a create, without the answer (`/Bulk` answers with the id and version only).
+pub async fn create_resource(
+    state: &AppState,
+    req: &mut Request,
+    rt: ResourceType,
+) -> Result<StoredResource, ScimError> {
+    Ok(create_work(state, req, rt).await?.1)
+}
+
+async fn create_work(
+    state: &AppState,
+    req: &mut Request,
+    rt: ResourceType,
+) -> Result<(TokenRecord, StoredResource, Option<Person>), ScimError> {
+    let token = auth::authorize(&state.store, &state.tokens, req, Scope::ScimWrite).await?;
     let tenant = token.tenant.clone();
-    let body = json_body(&mut req, state.limits.max_body_bytes).await?;
+    let body = json_body(req, state.limits.max_body_bytes).await?;
     let Normalized { mut data, members } = normalize(rt, &body)?;
     strip_write_only(&mut data);
     people::mark_group_extension(&mut data, people::declared_group_extension(rt, &body));
     let (created, known) = match rt {
         // A person is created (or an archived one restored) by the lifecycle, by policy.
         ResourceType::User => {
-            let ctx = people::context(&state, &req, &token).await?;
+            let ctx = people::context(state, req, &token).await?;
             let mut tx = state.store.people().begin(&tenant).await?;
             let person = people_scim::create(tx.as_mut(), &ctx, data).await?;
             tx.commit().await?;
@@ -86,11 +109,7 @@ pub async fn create(state: Arc<AppState>, mut req: Request, rt: ResourceType) ->
         }
         ResourceType::Group => (state.store.create(&tenant, rt, NewResource { data, members }).await?, None),
     };
-    let base = base_url(&req, state.public_url.as_deref());
-    let proj = projection_from_query(req.uri().query());
-    let body = present_one(&state, &tenant, &created, &base, &proj, known).await?;
-    let loc = location(&base, rt, &created.id);
-    Ok(resource_response(StatusCode::CREATED, &body, &etag(created.meta.version), Some(&loc)))
+    Ok((token, created, known))
 }
 
 pub async fn get(state: Arc<AppState>, req: Request, rt: ResourceType, id: String) -> Answer {
@@ -113,8 +132,32 @@ pub async fn get(state: Arc<AppState>, req: Request, rt: ResourceType, id: Strin
 }
 
 pub async fn replace(state: Arc<AppState>, mut req: Request, rt: ResourceType, id: String) -> Answer {
-    let token = auth::authorize(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
-    let body = json_body(&mut req, state.limits.max_body_bytes).await?;
+    let proj = projection_from_query(req.uri().query());
+    let with_relations = projection::wants_relations(rt, &proj);
+    let (token, updated, known) = replace_work(&state, &mut req, rt, &id, with_relations).await?;
+    respond(&state, &req, &token, &updated, &proj, known).await
+}
+
+/// The work of a PUT, without the answer.
+pub async fn replace_resource(
+    state: &AppState,
+    req: &mut Request,
+    rt: ResourceType,
+    id: &str,
+    with_relations: bool,
+) -> Result<StoredResource, ScimError> {
+    Ok(replace_work(state, req, rt, id, with_relations).await?.1)
+}
+
+async fn replace_work(
+    state: &AppState,
+    req: &mut Request,
+    rt: ResourceType,
+    id: &str,
+    with_relations: bool,
+) -> Written {
+    let token = auth::authorize(&state.store, &state.tokens, req, Scope::ScimWrite).await?;
+    let body = json_body(req, state.limits.max_body_bytes).await?;
     let Normalized { mut data, members } = normalize(rt, &body)?;
     strip_write_only(&mut data);
     people::mark_group_extension(&mut data, people::declared_group_extension(rt, &body));
@@ -126,12 +169,30 @@ pub async fn replace(state: Arc<AppState>, mut req: Request, rt: ResourceType, i
             ResourceType::User => Vec::new(),
         })
     });
-    write(&state, &req, &token, rt, &id, mutation).await
+    write(state, req, token, rt, id, mutation, with_relations).await
 }
 
 pub async fn patch(state: Arc<AppState>, mut req: Request, rt: ResourceType, id: String) -> Answer {
-    let token = auth::authorize(&state.store, &state.tokens, &req, Scope::ScimWrite).await?;
-    let body = json_body(&mut req, state.limits.max_body_bytes).await?;
+    let proj = projection_from_query(req.uri().query());
+    let with_relations = projection::wants_relations(rt, &proj);
+    let (token, updated, known) = patch_work(&state, &mut req, rt, &id, with_relations).await?;
+    respond(&state, &req, &token, &updated, &proj, known).await
+}
+
+/// The work of a PATCH, without the answer.
+pub async fn patch_resource(
+    state: &AppState,
+    req: &mut Request,
+    rt: ResourceType,
+    id: &str,
+    with_relations: bool,
+) -> Result<StoredResource, ScimError> {
+    Ok(patch_work(state, req, rt, id, with_relations).await?.1)
+}
+
+async fn patch_work(state: &AppState, req: &mut Request, rt: ResourceType, id: &str, with_relations: bool) -> Written {
+    let token = auth::authorize(&state.store, &state.tokens, req, Scope::ScimWrite).await?;
+    let body = json_body(req, state.limits.max_body_bytes).await?;
     let ops = parse_patch_request(&body)?;
     let marker = people::declared_group_extension_by_patch(rt, &body);
     let mutation: crate::domain::resource::Mutation = Box::new(move |data| {
@@ -140,24 +201,26 @@ pub async fn patch(state: Arc<AppState>, mut req: Request, rt: ResourceType, id:
         people::mark_group_extension(data, marker);
         Ok(member_ops)
     });
-    write(&state, &req, &token, rt, &id, mutation).await
+    write(state, req, token, rt, id, mutation, with_relations).await
 }
+
+/// What a write did: who asked, the resource as written, and the person when it is one.
+type Written = Result<(TokenRecord, StoredResource, Option<Person>), ScimError>;
 
 async fn write(
     state: &AppState,
     req: &Request,
-    token: &crate::domain::tenant::TokenRecord,
+    token: TokenRecord,
     rt: ResourceType,
     id: &str,
     mutation: crate::domain::resource::Mutation,
-) -> Answer {
+    with_relations: bool,
+) -> Written {
     let tenant = &token.tenant;
-    let proj = projection_from_query(req.uri().query());
-    let with_relations = projection::wants_relations(rt, &proj);
     let (updated, known) = match rt {
         // What changed in `active`, `roles`, `userType` and `partner` is a lifecycle move.
         ResourceType::User => {
-            let ctx = people::context(state, req, token).await?;
+            let ctx = people::context(state, req, &token).await?;
             let mut tx = state.store.people().begin(tenant).await?;
             let person = people_scim::update(tx.as_mut(), &ctx, id, &precondition(req), mutation).await?;
             tx.commit().await?;
@@ -173,7 +236,19 @@ async fn write(
             (state.store.update(tenant, rt, id, &precondition(req), mutation, with_relations).await?, None)
         }
     };
-    let body = present_one(state, tenant, &updated, &base_url(req, state.public_url.as_deref()), &proj, known).await?;
+    Ok((token, updated, known))
+}
+
+async fn respond(
+    state: &AppState,
+    req: &Request,
+    token: &TokenRecord,
+    updated: &StoredResource,
+    proj: &Projection,
+    known: Option<Person>,
+) -> Answer {
+    let base = base_url(req, state.public_url.as_deref());
+    let body = present_one(state, &token.tenant, updated, &base, proj, known).await?;
     Ok(resource_response(StatusCode::OK, &body, &etag(updated.meta.version), None))
 }
 

@@ -13,10 +13,11 @@ use crate::domain::schema::ResourceType;
 use crate::domain::tenant::Scope;
 use crate::domain::Error;
 
+use super::cursor::Position;
 use super::discovery::RESOURCE_TYPES;
 use super::error::ScimError;
 use super::http::{base_url, json_body, scim_json};
-use super::query::{list_from_body, list_from_query, ListParams};
+use super::query::{list_from_body, list_from_query, ListParams, MAX_COUNT};
 use super::resources::present_with;
 use super::{auth, projection, AppState};
 
@@ -53,6 +54,8 @@ fn query_for(rt: ResourceType, params: &ListParams, sorted: bool, start_index: u
         start_index,
         count,
         with_relations: projection::wants_relations(rt, &params.projection),
+        keyset: None,
+        count_total: true,
     }
 }
 
@@ -86,6 +89,9 @@ async fn answer(
     types: &[ResourceType],
     params: &ListParams,
 ) -> Answer {
+    if let Some(cursor) = &params.cursor {
+        return answer_cursor(state, req, tenant, types, params, cursor).await;
+    }
     let across = types.len() > 1;
     let sortable = |rt: ResourceType| params.sort_by.as_ref().is_some_and(|p| !across || ordering::sortable(rt, p));
     let (sorted, unsorted): (Vec<ResourceType>, Vec<ResourceType>) = types.iter().partition(|rt| sortable(**rt));
@@ -152,5 +158,116 @@ async fn answer(
         "startIndex": params.start_index,
         "Resources": Value::Array(resources),
     });
+    Ok(scim_json(StatusCode::OK, &body))
+}
+
+/// What a cursor is bound to: the tenant and the query, all but the page size (RFC 9865 §2
+/// has the client repeat every parameter; a different page size changes no position).
+fn walk_identity(tenant: &TenantId, types: &[ResourceType], params: &ListParams) -> Vec<u8> {
+    let types: Vec<&str> = types.iter().map(|rt| rt.name()).collect();
+    format!("{}\n{types:?}\n{:?}\n{:?}\n{:?}", tenant.0, params.filter, params.sort_by, params.sort_order).into_bytes()
+}
+
+/// Cursor paging (RFC 9865): keyset pages in the list order, each resuming strictly after the
+/// last row of the previous one, so a walk over a tenant that changes under it neither skips
+/// nor repeats a resource that exists throughout.
+async fn answer_cursor(
+    state: &AppState,
+    req: &Request,
+    tenant: &TenantId,
+    types: &[ResourceType],
+    params: &ListParams,
+    cursor: &str,
+) -> Answer {
+    if params.count == 0 {
+        return Err(ScimError::bad_request(
+            "invalidCount",
+            format!("with a cursor, count must be between 1 and {MAX_COUNT}"),
+        ));
+    }
+    let identity = walk_identity(tenant, types, params);
+    let now = state.clock.now();
+    let start = state.cursors.open(&identity, cursor, now)?;
+    if start.type_index >= types.len() {
+        return Err(ScimError::bad_request("invalidCursor", "the cursor does not fit this query"));
+    }
+    let base = base_url(req, state.public_url.as_deref());
+    // The first page counts the matches; later pages carry that count in their cursor.
+    let carried = start.total;
+    let mut total = 0u64;
+    let mut found: Vec<StoredResource> = Vec::new();
+    let mut remaining = params.count;
+    let mut next: Option<Position> = None;
+    let mut first_error = None;
+    let mut answered = false;
+    for (index, &rt) in types.iter().enumerate() {
+        if index < start.type_index && carried.is_some() {
+            continue;
+        }
+        // Types before the cursor's are already walked (only their totals are wanted); a type
+        // after a full page is probed for one row, to know whether a next page exists.
+        let full = remaining == 0;
+        let (keyset, count) = match index.cmp(&start.type_index) {
+            std::cmp::Ordering::Less => (None, 0),
+            std::cmp::Ordering::Equal => (start.after.clone(), remaining),
+            std::cmp::Ordering::Greater if full => (None, u64::from(next.is_none())),
+            std::cmp::Ordering::Greater => (None, remaining),
+        };
+        if count == 0 && carried.is_some() {
+            continue;
+        }
+        let sorted = types.len() == 1 || params.sort_by.as_ref().is_some_and(|p| ordering::sortable(rt, p));
+        let mut query = query_for(rt, params, sorted, 1, count);
+        query.keyset = Some(keyset);
+        query.count_total = carried.is_none();
+        let page = match state.store.list(tenant, rt, &query).await {
+            Ok(page) => page,
+            Err(Error::InvalidFilter(m)) if types.len() > 1 => {
+                first_error.get_or_insert(Error::InvalidFilter(m));
+                continue;
+            }
+            Err(Error::InvalidValue(m)) if index == start.type_index && start.after.is_some() => {
+                tracing::debug!(detail = %m, "cursor refused");
+                return Err(ScimError::bad_request("invalidCursor", "the cursor does not fit this query"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        answered = true;
+        total += page.total;
+        if full && index > start.type_index {
+            // The page filled up exactly at the end of an earlier type.
+            if next.is_none() && !page.items.is_empty() {
+                next = Some(Position { type_index: index, after: None, total: None });
+            }
+            continue;
+        }
+        remaining -= (page.items.len() as u64).min(remaining);
+        found.extend(page.items);
+        if next.is_none() {
+            if let Some(after) = page.next {
+                next = Some(Position { type_index: index, after: Some(after), total: None });
+            }
+        }
+    }
+    let total = carried.unwrap_or(total);
+    let next = next.map(|n| Position { total: Some(total), ..n });
+    if !answered {
+        if let Some(e) = first_error {
+            return Err(e.into());
+        }
+    }
+    let overlays = super::people::overlays(state, tenant, &found, &params.projection).await?;
+    let resources: Vec<Value> =
+        found.iter().map(|r| present_with(r, &base, &params.projection, overlays.get(&r.id))).collect();
+    let mut body = json!({
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "itemsPerPage": resources.len(),
+        "Resources": Value::Array(resources),
+    });
+    // RFC 9865 §2: nextCursor on every page but the last.
+    if let Some(next) = next {
+        body["nextCursor"] = json!(state.cursors.issue(&identity, &next, now));
+    }
     Ok(scim_json(StatusCode::OK, &body))
 }

@@ -33,6 +33,14 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
     }
 }
 
+/// 32 random bytes for a new database secret.
+pub(crate) fn new_secret() -> Vec<u8> {
+    use rand::RngCore;
+    let mut key = vec![0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    key
+}
+
 /// Maps a sqlx error to the domain: unique violations are conflicts, the rest is internal
 /// and keeps its cause for the log.
 pub(crate) fn db_error(e: sqlx::Error) -> Error {

@@ -6,12 +6,12 @@ use serde_json::{Map, Value};
 use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
-use crate::domain::resource::{ListQuery, Meta, SortOrder, StoredResource, TenantId};
-use crate::domain::schema::ResourceType;
+use crate::domain::resource::{Keyset, ListQuery, Meta, SortKey, SortOrder, StoredResource, TenantId};
+use crate::domain::schema::{AttrType, ResourceType};
 use crate::domain::{Error, Result};
 
 use super::dialect::Dialect;
-use super::sql_filter::{push_filter, sort_expression};
+use super::sql_filter::{push_filter, sort_expression_typed};
 use super::timefmt;
 
 /// The columns of a row that mirror the JSON document, for indexes and constraints.
@@ -96,32 +96,116 @@ pub fn count_matching<'a, D: Dialect>(
     Ok(count)
 }
 
-/// The page query, after `prefix` (the plan tests put `EXPLAIN …` there).
+/// The page query, after `prefix` (the plan tests put `EXPLAIN …` there). Index paging
+/// skips `start_index - 1` rows; keyset paging resumes after a row and reads one row more
+/// than the page, to know whether another page follows, plus that row's sort key.
 pub fn select_page<'a, D: Dialect>(
     prefix: &str,
     tenant: &TenantId,
     rt: ResourceType,
     query: &ListQuery,
 ) -> Result<QueryBuilder<'a, D>> {
+    let sort = match &query.sort {
+        Some((path, order)) => Some((sort_expression_typed::<D>(rt, path)?, *order)),
+        None => None,
+    };
+    let key_column = match (&query.keyset, &sort) {
+        (Some(_), Some(((expr, _), _))) => format!(", CAST({expr} AS TEXT) AS sort_key"),
+        _ => String::new(),
+    };
     let mut select = D::builder(format!(
-        "{prefix}SELECT r.id, {}, r.version, r.created_at, r.updated_at FROM {} r",
+        "{prefix}SELECT r.id, {}, r.version, r.created_at, r.updated_at{key_column} FROM {} r",
         D::document_column(),
         table(rt)
     ));
     push_where(&mut select, tenant, rt, query)?;
+    if let Some(Some(after)) = &query.keyset {
+        select.push(" AND ");
+        push_after(&mut select, sort.as_ref().map(|((expr, ty), order)| (expr.as_str(), *ty, *order)), after)?;
+    }
     select.push(" ORDER BY ");
-    if let Some((path, order)) = &query.sort {
-        let expr = sort_expression::<D>(rt, path)?;
+    if let Some(((expr, _), order)) = &sort {
         // Resources without the attribute sort last either way (RFC 7644 §3.4.2.3).
         let dir = if *order == SortOrder::Descending { "DESC" } else { "ASC" };
         select.push(format!("({expr}) IS NULL, {expr} {dir}, "));
     }
     // Ids are UUIDv7, so id order is creation order: stable across pages.
     select.push("r.id LIMIT ");
-    D::bind_int(&mut select, i64::try_from(query.count).unwrap_or(i64::MAX));
-    select.push(" OFFSET ");
-    D::bind_int(&mut select, i64::try_from(query.start_index.saturating_sub(1)).unwrap_or(i64::MAX));
+    let count = i64::try_from(query.count).unwrap_or(i64::MAX);
+    if query.keyset.is_some() {
+        D::bind_int(&mut select, count.saturating_add(1));
+    } else {
+        D::bind_int(&mut select, count);
+        select.push(" OFFSET ");
+        D::bind_int(&mut select, i64::try_from(query.start_index.saturating_sub(1)).unwrap_or(i64::MAX));
+    }
     Ok(select)
+}
+
+/// `<row comes after `after` in the list order>`, the order being
+/// `(e) IS NULL, e ASC|DESC, r.id` (absent values last, ids breaking ties).
+fn push_after<D: Dialect>(
+    qb: &mut QueryBuilder<'_, D>,
+    sort: Option<(&str, AttrType, SortOrder)>,
+    after: &Keyset,
+) -> Result<()> {
+    let Some((expr, ty, order)) = sort else {
+        qb.push("r.id > ");
+        D::bind_text(qb, after.id.clone());
+        return Ok(());
+    };
+    let value = match &after.sort {
+        None | Some(SortKey::Null) => None,
+        Some(key) => Some(key),
+    };
+    let Some(value) = value else {
+        // Past the last present value: only absent ones remain, in id order.
+        qb.push(format!("(({expr}) IS NULL AND r.id > "));
+        D::bind_text(qb, after.id.clone());
+        qb.push(")");
+        return Ok(());
+    };
+    let op = if order == SortOrder::Descending { "<" } else { ">" };
+    qb.push(format!("((({expr}) IS NOT NULL AND (({expr}) {op} "));
+    bind_sort_key::<D>(qb, ty, value)?;
+    qb.push(format!(" OR (({expr}) = "));
+    bind_sort_key::<D>(qb, ty, value)?;
+    qb.push(" AND r.id > ");
+    D::bind_text(qb, after.id.clone());
+    qb.push(format!("))) OR ({expr}) IS NULL)"));
+    Ok(())
+}
+
+fn bind_sort_key<D: Dialect>(qb: &mut QueryBuilder<'_, D>, ty: AttrType, key: &SortKey) -> Result<()> {
+    let mismatch = || Error::InvalidValue("the cursor does not fit this query".into());
+    match (ty, key) {
+        (AttrType::Boolean, SortKey::Bool(b)) => D::bind_bool(qb, *b),
+        (AttrType::Integer, SortKey::Number(n)) if n.fract() == 0.0 =>
+        {
+            #[expect(clippy::cast_possible_truncation, reason = "an integral value read back from an integer column")]
+            D::bind_int(qb, *n as i64)
+        }
+        (AttrType::Integer | AttrType::Decimal, SortKey::Number(n)) => D::bind_float(qb, *n),
+        (AttrType::Boolean | AttrType::Integer | AttrType::Decimal, _) => return Err(mismatch()),
+        (_, SortKey::Text(t)) => D::bind_text(qb, t.clone()),
+        _ => return Err(mismatch()),
+    }
+    Ok(())
+}
+
+/// A row's `sort_key` column (read as text by both databases) as a typed sort value.
+pub fn sort_key_from_text(ty: AttrType, text: Option<String>) -> SortKey {
+    let Some(text) = text else { return SortKey::Null };
+    match ty {
+        AttrType::Boolean => SortKey::Bool(matches!(text.as_str(), "1" | "true" | "t")),
+        AttrType::Integer | AttrType::Decimal => text.parse().map_or(SortKey::Null, SortKey::Number),
+        _ => SortKey::Text(text),
+    }
+}
+
+/// The sort attribute's type, for decoding `sort_key` (`None` when the query is unsorted).
+pub fn sort_type<D: Dialect>(rt: ResourceType, query: &ListQuery) -> Result<Option<AttrType>> {
+    query.sort.as_ref().map(|(path, _)| sort_expression_typed::<D>(rt, path).map(|(_, ty)| ty)).transpose()
 }
 
 fn push_where<D: Dialect>(
@@ -138,6 +222,24 @@ fn push_where<D: Dialect>(
         push_filter(qb, rt, &tenant.0, filter)?;
     }
     Ok(())
+}
+
+/// Keyset paging read one row more than the page: drop it, and when it was there, answer
+/// the position of the page's last row as where the next page starts.
+pub fn split_keyset_page(
+    query: &ListQuery,
+    mut rows: Vec<(StoredResource, SortKey)>,
+    sorted: bool,
+) -> (Vec<StoredResource>, Option<Keyset>) {
+    let limit = usize::try_from(query.count).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next = if more {
+        rows.last().map(|(r, key)| Keyset { sort: sorted.then(|| key.clone()), id: r.id.clone() })
+    } else {
+        None
+    };
+    (rows.into_iter().map(|(r, _)| r).collect(), next)
 }
 
 /// A resource row's fields as read, before decoding.

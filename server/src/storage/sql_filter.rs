@@ -513,6 +513,12 @@ fn push_text_op<D: Dialect>(qb: &mut QueryBuilder<'_, D>, sql: &str, op: Compare
 
 /// The SQL expression a `sortBy` attribute sorts by.
 pub fn sort_expression<D: Dialect>(rt: ResourceType, path: &AttrPath) -> Result<String> {
+    sort_expression_typed::<D>(rt, path).map(|(sql, _)| sql)
+}
+
+/// The sort expression and the type of the attribute it reads (cursors bind a sort value of
+/// that type to resume after it).
+pub fn sort_expression_typed<D: Dialect>(rt: ResourceType, path: &AttrPath) -> Result<(String, AttrType)> {
     let invalid = || Error::InvalidValue(format!("cannot sort by `{}`", display(path)));
     let (sql, def) = match resolve(rt, path).map_err(|_| invalid())? {
         Target::Column { sql, def, .. } => (sql.to_owned(), def),
@@ -532,11 +538,12 @@ pub fn sort_expression<D: Dialect>(rt: ResourceType, path: &AttrPath) -> Result<
         }
         _ => return Err(invalid()),
     };
-    Ok(match def.ty {
+    let sql = match def.ty {
         AttrType::String | AttrType::Reference if !def.case_exact => format!("lower({sql})"),
         AttrType::Complex => return Err(invalid()),
         _ => sql,
-    })
+    };
+    Ok((sql, def.ty))
 }
 
 fn resolve(rt: ResourceType, path: &AttrPath) -> Result<Target> {

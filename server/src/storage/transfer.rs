@@ -21,6 +21,11 @@ use super::postgres::PgStore;
 use super::sqlite::SqliteStore;
 use super::{db_error, MIGRATIONS_TABLE};
 
+/// Tables a server fills by itself when it first opens a database (the cursor-signing key):
+/// the target has its own rows before the copy, and the source's replace them, so that
+/// cursors handed out before the move stay valid.
+const FILLED_AT_START: &[&str] = &["server_secrets"];
+
 /// Rows per INSERT: well under PostgreSQL's 65,535 bind parameters for any of our tables.
 const ROWS_PER_INSERT: usize = 500;
 
@@ -61,6 +66,9 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> Result<TransferReport> 
     let tables = copy_order(&mut read).await?;
     let target_columns = postgres_columns(target.pool()).await?;
     let mut write = target.pool().begin().await.map_err(db_error)?;
+    for table in FILLED_AT_START.iter().filter(|t| tables.iter().any(|n| n == *t)) {
+        sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *write).await.map_err(db_error)?;
+    }
     for table in &tables {
         if sqlx::query_scalar::<_, bool>(&format!("SELECT EXISTS (SELECT 1 FROM {table})"))
             .fetch_one(&mut *write)

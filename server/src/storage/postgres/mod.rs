@@ -30,6 +30,7 @@ const DEFAULT_ACQUIRE_TIMEOUT_SECS: u64 = 30;
 pub struct PgStore {
     pool: PgPool,
     people: crate::storage::people::PeopleSql<sqlx::Postgres>,
+    cursor_key: Vec<u8>,
 }
 
 impl PgStore {
@@ -51,7 +52,21 @@ impl PgStore {
             .map_err(db_error)?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await.map_err(|e| Error::Storage(Box::new(e)))?;
         let people = crate::storage::people::PeopleSql::new(pool.clone(), pool.clone());
-        Ok(Self { pool, people })
+        // Replicas starting together race to make the key; the first insert wins and every
+        // replica reads that one.
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value, created_at) VALUES ('cursor', $1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(super::new_secret())
+        .bind(timefmt::format(OffsetDateTime::now_utc()))
+        .execute(&pool)
+        .await
+        .map_err(db_error)?;
+        let cursor_key = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'cursor'")
+            .fetch_one(&pool)
+            .await
+            .map_err(db_error)?;
+        Ok(Self { pool, people, cursor_key })
     }
 
     /// The pool, for tests that look at plans and schemas.
@@ -103,6 +118,10 @@ fn time_column(row: &PgRow, name: &str) -> Result<Option<OffsetDateTime>> {
 impl Store for PgStore {
     fn people(&self) -> &dyn crate::domain::people_store::PeopleStore {
         &self.people
+    }
+
+    fn cursor_key(&self) -> &[u8] {
+        &self.cursor_key
     }
 
     async fn ping(&self) -> Result<()> {

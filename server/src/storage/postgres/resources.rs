@@ -9,10 +9,15 @@ use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 use time::OffsetDateTime;
 
 use crate::domain::patch::MemberOp;
-use crate::domain::resource::{ListQuery, Meta, Mutation, NewResource, Page, Precondition, StoredResource, TenantId};
+use crate::domain::resource::{
+    ListQuery, Meta, Mutation, NewResource, Page, Precondition, SortKey, StoredResource, TenantId,
+};
 use crate::domain::schema::ResourceType;
 use crate::domain::{Error, Result};
-use crate::storage::rows::{count_matching, live, name_column, not_found, select_page, table, Columns, RawRow};
+use crate::storage::rows::{
+    count_matching, live, name_column, not_found, select_page, sort_key_from_text, sort_type, split_keyset_page, table,
+    Columns, RawRow,
+};
 use crate::storage::{db_error, timefmt};
 
 use super::relations;
@@ -235,20 +240,41 @@ pub async fn delete(
 
 pub async fn list(pool: &PgPool, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Result<Page> {
     let mut tx = begin_read(pool).await?;
-    let mut count = count_matching::<Postgres>(tenant, rt, query)?;
-    let total: i64 = count.build().fetch_one(&mut *tx).await.map_err(db_error)?.try_get(0).map_err(db_error)?;
+    let total: i64 = if query.count_total {
+        let mut count = count_matching::<Postgres>(tenant, rt, query)?;
+        count.build().fetch_one(&mut *tx).await.map_err(db_error)?.try_get(0).map_err(db_error)?
+    } else {
+        0
+    };
 
     let mut items = Vec::new();
-    if query.count > 0 && (query.start_index as i64) <= total {
+    let mut next = None;
+    let wanted = query.keyset.is_some() || (query.start_index as i64) <= total;
+    if query.count > 0 && wanted {
         let mut select = select_page::<Postgres>("", tenant, rt, query)?;
         let rows = select.build().fetch_all(&mut *tx).await.map_err(db_error)?;
-        items = rows.iter().map(|row| decode(rt, row)).collect::<Result<Vec<_>>>()?;
+        if query.keyset.is_some() {
+            let sort_ty = sort_type::<Postgres>(rt, query)?;
+            let keyed = rows
+                .iter()
+                .map(|row| {
+                    let key = match sort_ty {
+                        Some(ty) => sort_key_from_text(ty, row.try_get("sort_key").map_err(db_error)?),
+                        None => SortKey::Null,
+                    };
+                    Ok((decode(rt, row)?, key))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            (items, next) = split_keyset_page(query, keyed, sort_ty.is_some());
+        } else {
+            items = rows.iter().map(|row| decode(rt, row)).collect::<Result<Vec<_>>>()?;
+        }
         if query.with_relations {
             relations::load(&mut tx, tenant, &mut items).await?;
         }
     }
     tx.commit().await.map_err(db_error)?;
-    Ok(Page { total: u64::try_from(total).unwrap_or(0), items })
+    Ok(Page { total: u64::try_from(total).unwrap_or(0), items, next })
 }
 
 fn decode(rt: ResourceType, row: &PgRow) -> Result<StoredResource> {

@@ -1,7 +1,14 @@
-//! The SQLite store: the embedded default. One writer connection (SQLite has one writer
-//! anyway; a single connection means no busy-waiting between our own writers) and a pool of
-//! readers, which WAL mode lets run beside the writer.
+//! The SQLite store: the embedded default, in WAL mode so readers run beside the writer.
+//! Resources go through the rusqlite [`engine`]: one writer thread committing concurrent
+//! writes together, and reader threads with prepared statements. sqlx keeps the migrations,
+//! tenants and tokens (one writer connection) and the dynamic list queries (a reader pool).
 
+pub mod engine;
+#[cfg(test)]
+mod engine_tests;
+mod listing;
+mod listing_relations;
+mod pages;
 #[cfg(test)]
 mod plan_tests;
 mod relations;
@@ -23,10 +30,15 @@ use crate::domain::{Error, Result};
 
 use super::{db_error, timefmt};
 
+/// Reader threads of the engine: enough to keep both cores busy while one waits on I/O.
+const ENGINE_READERS: usize = 3;
+
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     people: crate::storage::people::PeopleSql<sqlx::Sqlite>,
+    engine: engine::Engine,
+    cursor_key: Vec<u8>,
 }
 
 impl SqliteStore {
@@ -39,24 +51,42 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            // The engine's connections must reach the same database as sqlx's.
+            return Err(Error::InvalidValue("an in-memory SQLite database is not supported: name a file".into()));
+        }
         let writer =
             SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(db_error)?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await.map_err(|e| Error::Storage(Box::new(e)))?;
-        // An in-memory database exists only on its one connection.
-        let reader = if in_memory {
-            writer.clone()
-        } else {
-            SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await.map_err(db_error)?
-        };
+        let reader = SqlitePoolOptions::new()
+            .max_connections(3)
+            .connect_with(options.clone().read_only(true))
+            .await
+            .map_err(db_error)?;
+        let engine = engine::Engine::open(&engine::file_of(&options), ENGINE_READERS)?;
+        let cursor_key = cursor_key(&writer).await?;
         let people = crate::storage::people::PeopleSql::new(writer.clone(), reader.clone());
-        Ok(Self { writer, reader, people })
+        Ok(Self { writer, reader, people, engine, cursor_key })
     }
 
     /// The writer's pool, for tests that look at the schema.
     pub fn writer(&self) -> &SqlitePool {
         &self.writer
     }
+}
+
+/// The database's cursor key, made by whichever server starts on it first.
+async fn cursor_key(writer: &SqlitePool) -> Result<Vec<u8>> {
+    sqlx::query("INSERT INTO server_secrets (name, value, created_at) VALUES ('cursor', ?, ?) ON CONFLICT DO NOTHING")
+        .bind(super::new_secret())
+        .bind(timefmt::format(now()))
+        .execute(writer)
+        .await
+        .map_err(db_error)?;
+    sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'cursor'")
+        .fetch_one(writer)
+        .await
+        .map_err(db_error)
 }
 
 fn now() -> OffsetDateTime {
@@ -80,6 +110,10 @@ fn time_column(row: &sqlx::sqlite::SqliteRow, name: &str) -> Result<Option<Offse
 impl Store for SqliteStore {
     fn people(&self) -> &dyn crate::domain::people_store::PeopleStore {
         &self.people
+    }
+
+    fn cursor_key(&self) -> &[u8] {
+        &self.cursor_key
     }
 
     async fn ping(&self) -> Result<()> {
@@ -200,7 +234,8 @@ impl Store for SqliteStore {
     }
 
     async fn create(&self, tenant: &TenantId, rt: ResourceType, new: NewResource) -> Result<StoredResource> {
-        resources::create(&self.writer, tenant, rt, new, now()).await
+        let tenant = tenant.clone();
+        self.engine.write(move |conn| resources::create(conn, &tenant, rt, new, now())).await
     }
 
     async fn get(
@@ -210,8 +245,7 @@ impl Store for SqliteStore {
         id: &str,
         with_relations: bool,
     ) -> Result<Option<StoredResource>> {
-        let mut conn = self.reader.acquire().await.map_err(db_error)?;
-        resources::get(&mut conn, tenant, rt, id, with_relations).await
+        self.engine.read_here(|conn| resources::get(conn, tenant, rt, id, with_relations))
     }
 
     async fn update(
@@ -223,16 +257,32 @@ impl Store for SqliteStore {
         mutation: Mutation,
         with_relations: bool,
     ) -> Result<StoredResource> {
-        let change = resources::Change { precondition, mutation, with_relations };
-        resources::update(&self.writer, tenant, rt, id, change, now()).await
+        let change = resources::Change { precondition: precondition.clone(), mutation, with_relations };
+        let (tenant, id) = (tenant.clone(), id.to_owned());
+        self.engine.write(move |conn| resources::update(conn, &tenant, rt, &id, change, now())).await
     }
 
     async fn delete(&self, tenant: &TenantId, rt: ResourceType, id: &str, precondition: &Precondition) -> Result<()> {
-        resources::delete(&self.writer, tenant, rt, id, precondition, now()).await
+        let (tenant, id, precondition) = (tenant.clone(), id.to_owned(), precondition.clone());
+        self.engine.write(move |conn| resources::delete(conn, &tenant, rt, &id, &precondition, now())).await
     }
 
     async fn list(&self, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Result<Page> {
-        resources::list(&self.reader, tenant, rt, query).await
+        // The identity providers' equality lookups and whole-tenant pages take prepared
+        // statements; the rest is built dynamically.
+        if pages::is_lookup(rt, query) {
+            if let Some(page) = self.engine.read_here(|conn| pages::page(conn, tenant, rt, query).transpose())? {
+                return Ok(page);
+            }
+        }
+        if pages::handles(rt, query) {
+            let (tenant, query) = (tenant.clone(), query.clone());
+            let page = self.engine.read(move |conn| pages::page(conn, &tenant, rt, &query).transpose()).await?;
+            if let Some(page) = page {
+                return Ok(page);
+            }
+        }
+        listing::list(&self.reader, tenant, rt, query).await
     }
 }
 

@@ -12,16 +12,21 @@ use sqlx::Sqlite;
 use super::test_support::store;
 use crate::storage::rows::select_page;
 
-async fn plan(store: &super::SqliteStore, rt: ResourceType, filter: &str) -> String {
-    let query = ListQuery {
+fn query(filter: &str) -> ListQuery {
+    ListQuery {
         filter: Some(parse_filter(filter).expect("filter")),
         sort: None,
         start_index: 1,
         count: 100,
         with_relations: false,
-    };
+        keyset: None,
+        count_total: true,
+    }
+}
+
+async fn plan(store: &super::SqliteStore, rt: ResourceType, filter: &str) -> String {
     let tenant = TenantId("t".into());
-    let mut qb = select_page::<Sqlite>("EXPLAIN QUERY PLAN ", &tenant, rt, &query).expect("query");
+    let mut qb = select_page::<Sqlite>("EXPLAIN QUERY PLAN ", &tenant, rt, &query(filter)).expect("query");
     let rows = qb.build().fetch_all(&store.reader).await.expect("explain");
     rows.iter().map(|r| r.get::<String, _>("detail")).collect::<Vec<_>>().join("\n")
 }
@@ -65,6 +70,35 @@ async fn equality_filters_use_an_index() {
     for (rt, filter, expected) in cases {
         let plan = plan(&store, rt, filter).await;
         assert!(plan.contains(expected), "{filter} on {rt:?} should use `{expected}`; plan:\n{plan}");
+        assert!(!plan.lines().any(|l| l.starts_with("SCAN r")), "{filter} scans the table; plan:\n{plan}");
+    }
+}
+
+/// The same lookups as the server runs them: on the prepared statements of `pages`.
+#[tokio::test]
+async fn prepared_lookups_use_an_index() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("t.db");
+    let _store = super::SqliteStore::connect(&format!("sqlite://{}", path.display())).await.expect("connect");
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    for (rt, filter, index) in [
+        (ResourceType::User, r#"id eq "x""#, "PRIMARY KEY"),
+        (ResourceType::User, r#"userName eq "x""#, "users_user_name"),
+        (ResourceType::User, r#"USERNAME eq "x""#, "users_user_name"),
+        (ResourceType::User, r#"externalId eq "x""#, "users_external_id"),
+        (ResourceType::User, r#"emails.value eq "x""#, "user_emails_value"),
+        (ResourceType::Group, r#"displayName eq "x""#, "groups_display_name"),
+        (ResourceType::Group, r#"externalId eq "x""#, "groups_external_id"),
+    ] {
+        let (sql, _) = super::pages::lookup_statement(rt, &query(filter)).expect("a prepared lookup");
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
+        let plan: Vec<String> = stmt
+            .query_map(rusqlite::params!["t", "x"], |r| r.get::<_, String>(3))
+            .expect("plan")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        let plan = plan.join("\n");
+        assert!(plan.contains(index), "{filter} on {rt:?} should use {index}; plan:\n{plan}");
         assert!(!plan.lines().any(|l| l.starts_with("SCAN r")), "{filter} scans the table; plan:\n{plan}");
     }
 }

@@ -4,101 +4,94 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Row, SqliteConnection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::domain::normalize::MemberRef;
 use crate::domain::patch::MemberOp;
 use crate::domain::resource::{GroupRef, Member, StoredResource, TenantId};
 use crate::domain::schema::ResourceType;
 use crate::domain::{Error, Result};
-use crate::storage::db_error;
+
+use super::engine::sqlite_error;
+
+fn json_list<T: serde::Serialize>(items: &[T]) -> String {
+    serde_json::to_string(items).unwrap_or_default()
+}
 
 /// Replaces the lower-cased e-mail index rows of one user.
-pub async fn write_emails(
-    conn: &mut SqliteConnection,
-    tenant: &TenantId,
-    user_id: &str,
-    emails: &[String],
-) -> Result<()> {
-    sqlx::query("DELETE FROM user_emails WHERE tenant_id = ? AND user_id = ?")
-        .bind(&tenant.0)
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    if emails.is_empty() {
-        return Ok(());
+pub fn write_emails(conn: &Connection, tenant: &TenantId, user_id: &str, emails: &[String]) -> Result<()> {
+    conn.prepare_cached("DELETE FROM user_emails WHERE tenant_id = ? AND user_id = ?")
+        .and_then(|mut s| s.execute(params![tenant.0, user_id]))
+        .map_err(sqlite_error)?;
+    insert_emails(conn, tenant, user_id, emails)
+}
+
+/// The e-mail index rows of a user that has none yet.
+pub fn insert_emails(conn: &Connection, tenant: &TenantId, user_id: &str, emails: &[String]) -> Result<()> {
+    match emails {
+        [] => Ok(()),
+        [one] => conn
+            .prepare_cached("INSERT INTO user_emails (tenant_id, user_id, position, value_lower) VALUES (?, ?, 0, ?)")
+            .and_then(|mut s| s.execute(params![tenant.0, user_id, one]))
+            .map(drop)
+            .map_err(sqlite_error),
+        many => conn
+            .prepare_cached(
+                "INSERT INTO user_emails (tenant_id, user_id, position, value_lower) \
+                 SELECT ?, ?, j.key, j.value FROM json_each(?) j",
+            )
+            .and_then(|mut s| s.execute(params![tenant.0, user_id, json_list(many)]))
+            .map(drop)
+            .map_err(sqlite_error),
     }
-    sqlx::query(
-        "INSERT INTO user_emails (tenant_id, user_id, position, value_lower) SELECT ?, ?, j.key, j.value FROM json_each(?) j",
-    )
-    .bind(&tenant.0)
-    .bind(user_id)
-    .bind(serde_json::to_string(emails).unwrap_or_default())
-    .execute(&mut *conn)
-    .await
-    .map_err(db_error)?;
-    Ok(())
 }
 
 /// Applies membership operations to one group, in order.
-pub async fn apply(conn: &mut SqliteConnection, tenant: &TenantId, group_id: &str, ops: &[MemberOp]) -> Result<()> {
+pub fn apply(conn: &Connection, tenant: &TenantId, group_id: &str, ops: &[MemberOp]) -> Result<()> {
     for op in ops {
         match op {
-            MemberOp::Add(members) => add(conn, tenant, group_id, members).await?,
+            MemberOp::Add(members) => add(conn, tenant, group_id, members)?,
             MemberOp::Remove(ids) => {
-                sqlx::query(
-                    "DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_id IN (SELECT value FROM json_each(?))",
+                conn.prepare_cached(
+                    "DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? \
+                     AND member_id IN (SELECT value FROM json_each(?))",
                 )
-                .bind(&tenant.0)
-                .bind(group_id)
-                .bind(serde_json::to_string(ids).unwrap_or_default())
-                .execute(&mut *conn)
-                .await
-                .map_err(db_error)?;
+                .and_then(|mut s| s.execute(params![tenant.0, group_id, json_list(ids)]))
+                .map_err(sqlite_error)?;
             }
             MemberOp::Clear => {
-                sqlx::query("DELETE FROM group_members WHERE tenant_id = ? AND group_id = ?")
-                    .bind(&tenant.0)
-                    .bind(group_id)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db_error)?;
+                conn.prepare_cached("DELETE FROM group_members WHERE tenant_id = ? AND group_id = ?")
+                    .and_then(|mut s| s.execute(params![tenant.0, group_id]))
+                    .map_err(sqlite_error)?;
             }
         }
     }
     Ok(())
 }
 
-async fn add(conn: &mut SqliteConnection, tenant: &TenantId, group_id: &str, members: &[MemberRef]) -> Result<()> {
+fn add(conn: &Connection, tenant: &TenantId, group_id: &str, members: &[MemberRef]) -> Result<()> {
     if members.is_empty() {
         return Ok(());
     }
     if members.iter().any(|m| m.value == group_id) {
         return Err(Error::InvalidValue("a group cannot be a member of itself".into()));
     }
-    let ids = serde_json::to_string(&members.iter().map(|m| m.value.as_str()).collect::<Vec<_>>()).unwrap_or_default();
-    let rows = serde_json::to_string(
-        &members.iter().map(|m| serde_json::json!([m.value, m.kind, m.display])).collect::<Vec<_>>(),
-    )
-    .unwrap_or_default();
+    let ids = json_list(&members.iter().map(|m| m.value.as_str()).collect::<Vec<_>>());
+    let rows = json_list(&members.iter().map(|m| serde_json::json!([m.value, m.kind, m.display])).collect::<Vec<_>>());
     // Every member must be a live user or a group of this tenant.
-    let missing = sqlx::query(
-        "SELECT j.value AS id FROM json_each(?1) j \
-         WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = ?2 AND u.id = j.value AND u.state <> 'deleted') \
-           AND NOT EXISTS (SELECT 1 FROM groups g WHERE g.tenant_id = ?2 AND g.id = j.value) LIMIT 1",
-    )
-    .bind(&ids)
-    .bind(&tenant.0)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_error)?;
-    if let Some(row) = missing {
-        let id: String = row.try_get("id").map_err(db_error)?;
+    let missing: Option<String> = conn
+        .prepare_cached(
+            "SELECT j.value FROM json_each(?1) j \
+             WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = ?2 AND u.id = j.value AND u.state <> 'deleted') \
+               AND NOT EXISTS (SELECT 1 FROM groups g WHERE g.tenant_id = ?2 AND g.id = j.value) LIMIT 1",
+        )
+        .and_then(|mut s| s.query_row(params![ids, tenant.0], |r| r.get(0)).optional())
+        .map_err(sqlite_error)?;
+    if let Some(id) = missing {
         return Err(Error::InvalidValue(format!("member `{id}` is not a User or Group of this tenant")));
     }
     // One statement for any number of members; re-adding a member keeps the first row.
-    sqlx::query(
+    conn.prepare_cached(
         "INSERT INTO group_members (tenant_id, group_id, member_id, member_type, declared_type, display) \
          SELECT ?1, ?2, m.id, CASE WHEN EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = ?1 AND u.id = m.id) \
                                    THEN 'User' ELSE 'Group' END, m.declared, m.display \
@@ -106,64 +99,61 @@ async fn add(conn: &mut SqliteConnection, tenant: &TenantId, group_id: &str, mem
                       json_extract(j.value, '$[2]') AS display FROM json_each(?3) j) m \
          WHERE true ON CONFLICT DO NOTHING",
     )
-    .bind(&tenant.0)
-    .bind(group_id)
-    .bind(&rows)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_error)?;
+    .and_then(|mut s| s.execute(params![tenant.0, group_id, rows]))
+    .map_err(sqlite_error)?;
     Ok(())
 }
 
 /// Fills in `members` (groups) or `groups` (users) for a batch of resources of one type,
 /// with one query for the whole batch.
-pub async fn load(conn: &mut SqliteConnection, tenant: &TenantId, items: &mut [StoredResource]) -> Result<()> {
+pub fn load(conn: &Connection, tenant: &TenantId, items: &mut [StoredResource]) -> Result<()> {
     let Some(first) = items.first() else { return Ok(()) };
     let rt = first.resource_type;
-    let ids = serde_json::to_string(&items.iter().map(|r| r.id.as_str()).collect::<Vec<_>>()).unwrap_or_default();
+    let ids = json_list(&items.iter().map(|r| r.id.as_str()).collect::<Vec<_>>());
     match rt {
         ResourceType::Group => {
-            let rows = sqlx::query(
-                "SELECT m.group_id, m.member_id, m.member_type, m.declared_type, m.display FROM group_members m \
-                 WHERE m.tenant_id = ? AND m.group_id IN (SELECT value FROM json_each(?)) \
-                 ORDER BY m.group_id, m.member_id",
-            )
-            .bind(&tenant.0)
-            .bind(&ids)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_error)?;
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT m.group_id, m.member_id, m.member_type, m.declared_type, m.display FROM group_members m \
+                     WHERE m.tenant_id = ? AND m.group_id IN (SELECT value FROM json_each(?)) \
+                     ORDER BY m.group_id, m.member_id",
+                )
+                .map_err(sqlite_error)?;
             let mut by_group: HashMap<String, Vec<Member>> = HashMap::new();
+            let rows = stmt
+                .query_map(params![tenant.0, ids], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        Member { value: r.get(1)?, kind: r.get(2)?, declared_kind: r.get(3)?, display: r.get(4)? },
+                    ))
+                })
+                .map_err(sqlite_error)?;
             for row in rows {
-                by_group.entry(row.try_get("group_id").map_err(db_error)?).or_default().push(Member {
-                    value: row.try_get("member_id").map_err(db_error)?,
-                    kind: row.try_get("member_type").map_err(db_error)?,
-                    declared_kind: row.try_get("declared_type").map_err(db_error)?,
-                    display: row.try_get("display").map_err(db_error)?,
-                });
+                let (group, member) = row.map_err(sqlite_error)?;
+                by_group.entry(group).or_default().push(member);
             }
             for item in items {
                 item.members = Some(by_group.remove(&item.id).unwrap_or_default());
             }
         }
         ResourceType::User => {
-            let rows = sqlx::query(
-                "SELECT m.member_id, g.id, g.display_name FROM group_members m \
-                 JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
-                 WHERE m.tenant_id = ? AND m.member_id IN (SELECT value FROM json_each(?)) \
-                 ORDER BY m.member_id, g.display_name_lower",
-            )
-            .bind(&tenant.0)
-            .bind(&ids)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_error)?;
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT m.member_id, g.id, g.display_name FROM group_members m \
+                     JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
+                     WHERE m.tenant_id = ? AND m.member_id IN (SELECT value FROM json_each(?)) \
+                     ORDER BY m.member_id, g.display_name_lower",
+                )
+                .map_err(sqlite_error)?;
             let mut by_user: HashMap<String, Vec<GroupRef>> = HashMap::new();
+            let rows = stmt
+                .query_map(params![tenant.0, ids], |r| {
+                    Ok((r.get::<_, String>(0)?, GroupRef { value: r.get(1)?, display: r.get(2)? }))
+                })
+                .map_err(sqlite_error)?;
             for row in rows {
-                by_user.entry(row.try_get("member_id").map_err(db_error)?).or_default().push(GroupRef {
-                    value: row.try_get("id").map_err(db_error)?,
-                    display: row.try_get("display_name").map_err(db_error)?,
-                });
+                let (user, group) = row.map_err(sqlite_error)?;
+                by_user.entry(user).or_default().push(group);
             }
             for item in items {
                 item.groups = Some(by_user.remove(&item.id).unwrap_or_default());

@@ -1,21 +1,65 @@
-//! Users and groups in SQLite: each use case is one transaction on the writer (or one read
-//! transaction on a reader, so a page and its total agree).
+//! Users and groups in SQLite, on rusqlite connections (see `engine`): each write is one
+//! job on the writer, inside the writer's transaction and its own savepoint; each read runs
+//! on a reader. Statements are prepared once per connection and cached.
 
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool};
 use time::OffsetDateTime;
 
-use crate::domain::resource::{ListQuery, Meta, Mutation, NewResource, Page, Precondition, StoredResource, TenantId};
+use crate::domain::patch::MemberOp;
+use crate::domain::resource::{Meta, Mutation, NewResource, Precondition, StoredResource, TenantId};
 use crate::domain::schema::ResourceType;
 use crate::domain::{Error, Result};
-use crate::storage::rows::{count_matching, live, name_column, not_found, select_page, table, Columns, RawRow};
-use crate::storage::{db_error, timefmt};
+use crate::storage::rows::{live, name_column, not_found, table, Columns, RawRow};
+use crate::storage::timefmt;
 
+use super::engine::sqlite_error;
 use super::relations;
 
-pub async fn create(
-    pool: &SqlitePool,
+pub(super) fn raw(row: &Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok(RawRow {
+        id: row.get(0)?,
+        data: row.get(1)?,
+        version: row.get(2)?,
+        created_at: row.get(3)?,
+        updated_at: row.get(4)?,
+    })
+}
+
+fn select_by_id(rt: ResourceType) -> &'static str {
+    match rt {
+        ResourceType::User => {
+            "SELECT r.id, r.data, r.version, r.created_at, r.updated_at FROM users r \
+             WHERE r.tenant_id = ? AND r.id = ? AND r.state <> 'deleted'"
+        }
+        ResourceType::Group => {
+            "SELECT r.id, r.data, r.version, r.created_at, r.updated_at FROM groups r WHERE r.tenant_id = ? AND r.id = ?"
+        }
+    }
+}
+
+pub fn get(
+    conn: &Connection,
+    tenant: &TenantId,
+    rt: ResourceType,
+    id: &str,
+    with_relations: bool,
+) -> Result<Option<StoredResource>> {
+    let row = conn
+        .prepare_cached(select_by_id(rt))
+        .and_then(|mut s| s.query_row(params![tenant.0, id], raw).optional())
+        .map_err(sqlite_error)?;
+    let Some(row) = row else { return Ok(None) };
+    let mut stored = [row.decode(rt)?];
+    if with_relations {
+        relations::load(conn, tenant, &mut stored)?;
+    }
+    let [stored] = stored;
+    Ok(Some(stored))
+}
+
+pub fn create(
+    conn: &Connection,
     tenant: &TenantId,
     rt: ResourceType,
     new: NewResource,
@@ -25,43 +69,38 @@ pub async fn create(
     let cols = Columns::of(rt, &new.data)?;
     let json = Value::Object(new.data.clone()).to_string();
     let stamp = timefmt::format(now);
-    let mut tx = pool.begin().await.map_err(db_error)?;
     let inserted = match rt {
-        ResourceType::User => sqlx::query(
-            "INSERT INTO users (tenant_id, id, user_name, user_name_lower, external_id, active, state, data, version, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, 'active', ?, 1, ?, ?)",
-        )
-        .bind(&tenant.0)
-        .bind(&id)
-        .bind(cols.user_name.as_deref())
-        .bind(cols.user_name.as_deref().map(str::to_lowercase))
-        .bind(cols.external_id.as_deref())
-        .bind(cols.active)
-        .bind(&json)
-        .bind(&stamp)
-        .bind(&stamp),
-        ResourceType::Group => sqlx::query(
-            "INSERT INTO groups (tenant_id, id, display_name, display_name_lower, external_id, data, version, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
-        )
-        .bind(&tenant.0)
-        .bind(&id)
-        .bind(cols.display_name.as_deref())
-        .bind(cols.display_name.as_deref().map(str::to_lowercase))
-        .bind(cols.external_id.as_deref())
-        .bind(&json)
-        .bind(&stamp)
-        .bind(&stamp),
-    }
-    .execute(&mut *tx)
-    .await;
+        ResourceType::User => conn
+            .prepare_cached(
+                "INSERT INTO users (tenant_id, id, user_name, user_name_lower, external_id, active, state, data, version, created_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, 'active', ?, 1, ?, ?)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    tenant.0,
+                    id,
+                    cols.user_name,
+                    cols.name_lower(),
+                    cols.external_id,
+                    cols.active,
+                    json,
+                    stamp,
+                    stamp
+                ])
+            }),
+        ResourceType::Group => conn
+            .prepare_cached(
+                "INSERT INTO groups (tenant_id, id, display_name, display_name_lower, external_id, data, version, created_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![tenant.0, id, cols.display_name, cols.name_lower(), cols.external_id, json, stamp, stamp])
+            }),
+    };
     if let Err(e) = inserted {
-        return Err(explain_conflict(&mut tx, tenant, rt, &id, &cols, db_error(e)).await);
+        return Err(explain_conflict(conn, tenant, rt, &id, &cols, sqlite_error(e)));
     }
-    relations::write_emails(&mut tx, tenant, &id, &cols.emails).await?;
-    if let Some(members) = new.members {
-        relations::apply(&mut tx, tenant, &id, &[crate::domain::patch::MemberOp::Add(members)]).await?;
-    }
+    relations::insert_emails(conn, tenant, &id, &cols.emails)?;
     let mut stored = StoredResource {
         resource_type: rt,
         id,
@@ -70,90 +109,81 @@ pub async fn create(
         members: None,
         groups: None,
     };
-    relations::load(&mut tx, tenant, std::slice::from_mut(&mut stored)).await?;
-    tx.commit().await.map_err(db_error)?;
+    match (rt, new.members) {
+        (ResourceType::Group, Some(members)) if !members.is_empty() => {
+            relations::apply(conn, tenant, &stored.id, &[MemberOp::Add(members)])?;
+            relations::load(conn, tenant, std::slice::from_mut(&mut stored))?;
+        }
+        // Nothing can refer to a resource that did not exist a moment ago.
+        (ResourceType::Group, _) => stored.members = Some(Vec::new()),
+        (ResourceType::User, _) => stored.groups = Some(Vec::new()),
+    }
     Ok(stored)
 }
 
-pub async fn get(
-    conn: &mut SqliteConnection,
-    tenant: &TenantId,
-    rt: ResourceType,
-    id: &str,
-    with_relations: bool,
-) -> Result<Option<StoredResource>> {
-    let sql = format!(
-        "SELECT r.id, r.data, r.version, r.created_at, r.updated_at FROM {} r WHERE r.tenant_id = ? AND r.id = ?{}",
-        table(rt),
-        live(rt)
-    );
-    let row = sqlx::query(&sql).bind(&tenant.0).bind(id).fetch_optional(&mut *conn).await.map_err(db_error)?;
-    let Some(row) = row else { return Ok(None) };
-    let mut stored = [decode(rt, &row)?];
-    if with_relations {
-        relations::load(conn, tenant, &mut stored).await?;
-    }
-    let [stored] = stored;
-    Ok(Some(stored))
-}
-
 /// What an update asks for, beyond which resource.
-pub struct Change<'a> {
-    pub precondition: &'a Precondition,
+pub struct Change {
+    pub precondition: Precondition,
     pub mutation: Mutation,
     pub with_relations: bool,
 }
 
-pub async fn update(
-    pool: &SqlitePool,
+pub fn update(
+    conn: &Connection,
     tenant: &TenantId,
     rt: ResourceType,
     id: &str,
-    change: Change<'_>,
+    change: Change,
     now: OffsetDateTime,
 ) -> Result<StoredResource> {
-    let mut tx = pool.begin().await.map_err(db_error)?;
-    let current = get(&mut tx, tenant, rt, id, false).await?.ok_or_else(|| not_found(rt, id))?;
+    let current = get(conn, tenant, rt, id, false)?.ok_or_else(|| not_found(rt, id))?;
     if !change.precondition.allows(current.meta.version) {
         return Err(Error::VersionMismatch);
     }
     let mut data = current.data;
+    let before = (rt == ResourceType::User).then(|| Columns::of(rt, &data)).transpose()?;
     let member_ops = (change.mutation)(&mut data)?;
     let cols = Columns::of(rt, &data)?;
     let version = current.meta.version + 1;
     let stamp = timefmt::format(now);
     let json = Value::Object(data.clone()).to_string();
     let updated = match rt {
-        ResourceType::User => sqlx::query(
-            "UPDATE users SET user_name = ?, user_name_lower = ?, external_id = ?, active = ?, data = ?, version = ?, updated_at = ? \
-             WHERE tenant_id = ? AND id = ?",
-        )
-        .bind(cols.user_name.as_deref())
-        .bind(cols.user_name.as_deref().map(str::to_lowercase))
-        .bind(cols.external_id.as_deref())
-        .bind(cols.active),
-        ResourceType::Group => sqlx::query(
-            "UPDATE groups SET display_name = ?, display_name_lower = ?, external_id = ?, data = ?, version = ?, updated_at = ? \
-             WHERE tenant_id = ? AND id = ?",
-        )
-        .bind(cols.display_name.as_deref())
-        .bind(cols.display_name.as_deref().map(str::to_lowercase))
-        .bind(cols.external_id.as_deref()),
-    }
-    .bind(&json)
-    .bind(version)
-    .bind(&stamp)
-    .bind(&tenant.0)
-    .bind(id)
-    .execute(&mut *tx)
-    .await;
+        ResourceType::User => conn
+            .prepare_cached(
+                "UPDATE users SET user_name = ?, user_name_lower = ?, external_id = ?, active = ?, data = ?, version = ?, updated_at = ? \
+                 WHERE tenant_id = ? AND id = ?",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    cols.user_name,
+                    cols.name_lower(),
+                    cols.external_id,
+                    cols.active,
+                    json,
+                    version,
+                    stamp,
+                    tenant.0,
+                    id
+                ])
+            }),
+        ResourceType::Group => conn
+            .prepare_cached(
+                "UPDATE groups SET display_name = ?, display_name_lower = ?, external_id = ?, data = ?, version = ?, updated_at = ? \
+                 WHERE tenant_id = ? AND id = ?",
+            )
+            .and_then(|mut s| {
+                s.execute(params![cols.display_name, cols.name_lower(), cols.external_id, json, version, stamp, tenant.0, id])
+            }),
+    };
     if let Err(e) = updated {
-        return Err(explain_conflict(&mut tx, tenant, rt, id, &cols, db_error(e)).await);
+        return Err(explain_conflict(conn, tenant, rt, id, &cols, sqlite_error(e)));
     }
-    if rt == ResourceType::User {
-        relations::write_emails(&mut tx, tenant, id, &cols.emails).await?;
+    // The e-mail index is rewritten only when the e-mails changed (PATCH of `active` is the
+    // most frequent write, and leaves them alone).
+    if before.is_some_and(|b| b.emails != cols.emails) {
+        relations::write_emails(conn, tenant, id, &cols.emails)?;
     }
-    relations::apply(&mut tx, tenant, id, &member_ops).await?;
+    relations::apply(conn, tenant, id, &member_ops)?;
     let mut stored = [StoredResource {
         resource_type: rt,
         id: id.to_owned(),
@@ -163,79 +193,51 @@ pub async fn update(
         groups: None,
     }];
     if change.with_relations {
-        relations::load(&mut tx, tenant, &mut stored).await?;
+        relations::load(conn, tenant, &mut stored)?;
     }
-    tx.commit().await.map_err(db_error)?;
     let [stored] = stored;
     Ok(stored)
 }
 
-pub async fn delete(
-    pool: &SqlitePool,
+pub fn delete(
+    conn: &Connection,
     tenant: &TenantId,
     rt: ResourceType,
     id: &str,
     precondition: &Precondition,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let mut tx = pool.begin().await.map_err(db_error)?;
-    let current = get(&mut tx, tenant, rt, id, false).await?.ok_or_else(|| not_found(rt, id))?;
+    let current = get(conn, tenant, rt, id, false)?.ok_or_else(|| not_found(rt, id))?;
     if !precondition.allows(current.meta.version) {
         return Err(Error::VersionMismatch);
     }
     // A deleted resource is a member of nothing (RFC 7644 §3.6).
-    sqlx::query("DELETE FROM group_members WHERE tenant_id = ? AND member_id = ?")
-        .bind(&tenant.0)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+    conn.prepare_cached("DELETE FROM group_members WHERE tenant_id = ? AND member_id = ?")
+        .and_then(|mut s| s.execute(params![tenant.0, id]))
+        .map_err(sqlite_error)?;
     match rt {
         // People are archived: the lifecycle can restore them.
         ResourceType::User => {
-            relations::write_emails(&mut tx, tenant, id, &[]).await?;
-            sqlx::query("UPDATE users SET state = 'deleted', version = version + 1, updated_at = ? WHERE tenant_id = ? AND id = ?")
-                .bind(timefmt::format(now))
-                .bind(&tenant.0)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
+            relations::write_emails(conn, tenant, id, &[])?;
+            conn.prepare_cached(
+                "UPDATE users SET state = 'deleted', version = version + 1, updated_at = ? WHERE tenant_id = ? AND id = ?",
+            )
+            .and_then(|mut s| s.execute(params![timefmt::format(now), tenant.0, id]))
+            .map_err(sqlite_error)?;
         }
         ResourceType::Group => {
-            sqlx::query("DELETE FROM groups WHERE tenant_id = ? AND id = ?")
-                .bind(&tenant.0)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
+            conn.prepare_cached("DELETE FROM groups WHERE tenant_id = ? AND id = ?")
+                .and_then(|mut s| s.execute(params![tenant.0, id]))
+                .map_err(sqlite_error)?;
         }
     }
-    tx.commit().await.map_err(db_error)
-}
-
-pub async fn list(pool: &SqlitePool, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Result<Page> {
-    let mut tx = pool.begin().await.map_err(db_error)?;
-    let mut count = count_matching::<Sqlite>(tenant, rt, query)?;
-    let total: i64 = count.build().fetch_one(&mut *tx).await.map_err(db_error)?.try_get(0).map_err(db_error)?;
-
-    let mut items = Vec::new();
-    if query.count > 0 && (query.start_index as i64) <= total {
-        let mut select = select_page::<Sqlite>("", tenant, rt, query)?;
-        let rows = select.build().fetch_all(&mut *tx).await.map_err(db_error)?;
-        items = rows.iter().map(|row| decode(rt, row)).collect::<Result<Vec<_>>>()?;
-        if query.with_relations {
-            relations::load(&mut tx, tenant, &mut items).await?;
-        }
-    }
-    tx.commit().await.map_err(db_error)?;
-    Ok(Page { total: u64::try_from(total).unwrap_or(0), items })
+    Ok(())
 }
 
 /// Turns a unique violation into a message naming the attribute that clashed. SQLite does
 /// not say which constraint failed in a portable way, so ask the data instead.
-async fn explain_conflict(
-    conn: &mut SqliteConnection,
+fn explain_conflict(
+    conn: &Connection,
     tenant: &TenantId,
     rt: ResourceType,
     id: &str,
@@ -246,23 +248,13 @@ async fn explain_conflict(
         return error;
     }
     let (column, label) = name_column(rt);
-    let value = cols.name_lower();
     let sql =
         format!("SELECT 1 FROM {} r WHERE r.tenant_id = ? AND r.{column} = ? AND r.id <> ?{}", table(rt), live(rt));
-    let clash = sqlx::query(&sql).bind(&tenant.0).bind(value).bind(id).fetch_optional(&mut *conn).await;
+    let clash = conn
+        .prepare_cached(&sql)
+        .and_then(|mut s| s.query_row(params![tenant.0, cols.name_lower(), id], |_| Ok(())).optional());
     match clash {
-        Ok(Some(_)) => Error::Uniqueness(format!("a {} with this {label} already exists", rt.name())),
+        Ok(Some(())) => Error::Uniqueness(format!("a {} with this {label} already exists", rt.name())),
         _ => Error::Uniqueness(format!("a {} with this externalId already exists", rt.name())),
     }
-}
-
-fn decode(rt: ResourceType, row: &SqliteRow) -> Result<StoredResource> {
-    RawRow {
-        id: row.try_get("id").map_err(db_error)?,
-        data: row.try_get("data").map_err(db_error)?,
-        version: row.try_get("version").map_err(db_error)?,
-        created_at: row.try_get("created_at").map_err(db_error)?,
-        updated_at: row.try_get("updated_at").map_err(db_error)?,
-    }
-    .decode(rt)
 }
