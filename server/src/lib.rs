@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod config;
 pub mod domain;
+pub mod jobs;
 pub mod mail;
 pub mod protocol;
 pub mod storage;

@@ -137,6 +137,11 @@ async fn serve(store: Arc<dyn Store>, settings: Settings) -> anyhow::Result<()> 
     let clock = state.clock.clone();
     let app = build_app(Arc::new(state));
     let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
+    let jobs = scim_server::jobs::Worker::new(store.clone(), clock.clone());
+    let jobs = tokio::spawn(jobs.run(Duration::from_secs(settings.outbox_poll_seconds), async {
+        drop(jobs_stopped.await)
+    }));
     let worker = match &settings.smtp {
         Some(smtp) => {
             let mailer = scim_server::mail::Mailer::new(smtp)?;
@@ -154,6 +159,8 @@ async fn serve(store: Arc<dyn Store>, settings: Settings) -> anyhow::Result<()> 
         .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(30)))
         .await?;
     let _ = stop_worker.send(());
+    let _ = stop_jobs.send(());
+    let _ = jobs.await;
     if let Some(w) = worker {
         let _ = w.await;
     }

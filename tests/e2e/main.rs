@@ -15,6 +15,7 @@ mod lifecycle;
 mod mail;
 mod patch;
 mod projects;
+mod reassignment;
 mod scim_lifecycle;
 mod tenancy;
 mod users;

@@ -197,6 +197,11 @@ impl TestApp {
         Reply { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
     }
 
+    /// A reassignment worker on this app's database and clock.
+    pub fn jobs_worker(&self) -> scim_server::jobs::Worker {
+        scim_server::jobs::Worker::new(self.store.clone(), self.clock.clone())
+    }
+
     /// A mail delivery worker for this app's outbox, sending to `smtp`.
     pub fn mail_worker(&self, smtp: &smtp::SmtpReceiver) -> scim_server::mail::Worker {
         let settings = scim_server::mail::SmtpSettings {

@@ -9,7 +9,9 @@ mod import;
 mod org;
 mod people;
 mod projects;
+mod reassign;
 pub mod signin;
+mod work;
 
 use std::sync::Arc;
 
@@ -24,7 +26,8 @@ use crate::domain::tenant::Scope;
 use crate::domain::{Error, Refusal};
 use crate::protocol::{auth, AppState};
 
-/// A bearer token with the `admin` scope (`scim-server token create --scope admin`).
+/// A bearer token with the `admin` scope (`scim-server token create --scope admin`); the
+/// reassignment endpoints also take a token with only the `reassign` scope.
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer")]
 pub struct AdminToken(
@@ -97,7 +100,8 @@ impl From<Error> for Failure {
                     | Refusal::UnknownPermission
                     | Refusal::PermissionNotAllowed
                     | Refusal::EmailRequired
-                    | Refusal::OwnerNeedsPermission => StatusCode::BAD_REQUEST,
+                    | Refusal::OwnerNeedsPermission
+                    | Refusal::IneligibleTarget => StatusCode::BAD_REQUEST,
                     Refusal::LinkInvalid => StatusCode::NOT_FOUND,
                     Refusal::SignInRefused => StatusCode::FORBIDDEN,
                     _ => StatusCode::CONFLICT,
@@ -132,7 +136,12 @@ pub type Answer<T> = Result<Json<T>, Failure>;
 
 /// Checks the admin token and builds the use-case context.
 pub async fn admin_ctx(state: &AppState, req: &Request) -> Result<Ctx, Failure> {
-    let token = auth::authorize(&state.store, &state.tokens, req, Scope::Admin).await?;
+    scoped_ctx(state, req, Scope::Admin).await
+}
+
+/// Checks that the token has `scope` (`admin` covers `reassign`) and builds the context.
+pub async fn scoped_ctx(state: &AppState, req: &Request, scope: Scope) -> Result<Ctx, Failure> {
+    let token = auth::authorize(&state.store, &state.tokens, req, scope).await?;
     Ok(crate::protocol::people::context(state, req, &token).await?)
 }
 
@@ -145,8 +154,16 @@ pub async fn read(state: &AppState, ctx: &Ctx) -> Result<Box<dyn PeopleTx>, Fail
     Ok(state.store.people().read(&ctx.tenant).await?)
 }
 
-type Apis =
-    (people::PeopleApi, org::RolesApi, projects::ProjectsApi, org::TenantApi, org::RecordsApi, import::ImportApi);
+type Apis = (
+    people::PeopleApi,
+    org::RolesApi,
+    projects::ProjectsApi,
+    org::TenantApi,
+    org::RecordsApi,
+    import::ImportApi,
+    work::WorkApi,
+    reassign::ReassignApi,
+);
 
 pub fn service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
     let s = || state.clone();
@@ -158,6 +175,8 @@ pub fn service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
             org::TenantApi { state: s() },
             org::RecordsApi { state: s() },
             import::ImportApi { state: s() },
+            work::WorkApi { state: s() },
+            reassign::ReassignApi { state: s() },
         ),
         "Rollcall admin API",
         "1.0",

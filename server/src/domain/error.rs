@@ -83,6 +83,10 @@ pub enum Refusal {
     LinkExpired,
     /// This person may not sign in (contact, archived, not yet accepted, wrong password).
     SignInRefused,
+    /// A reassignment target cannot take the work (not active, the leaver, no permission).
+    IneligibleTarget,
+    /// A reassignment that cannot be undone (not processed, or undone already).
+    NotUndoable,
 }
 
 impl Refusal {
@@ -102,6 +106,8 @@ impl Refusal {
             Self::LinkInvalid => "link_invalid",
             Self::LinkExpired => "link_expired",
             Self::SignInRefused => "sign_in_refused",
+            Self::IneligibleTarget => "ineligible_target",
+            Self::NotUndoable => "not_undoable",
         }
     }
 }

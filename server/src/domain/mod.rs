@@ -18,6 +18,7 @@ pub mod people_ops;
 pub mod people_scim;
 pub mod people_store;
 pub mod projects;
+pub mod reassign;
 pub mod resource;
 pub mod roles;
 pub mod schema;
@@ -25,5 +26,8 @@ pub mod secret;
 pub mod settings;
 pub mod store;
 pub mod tenant;
+pub mod work;
+pub mod work_ops;
+pub mod work_store;
 
 pub use error::{Error, Refusal, Result};

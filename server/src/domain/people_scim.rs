@@ -156,7 +156,11 @@ pub async fn update(
                     }
                 }
             }
-            ops::move_person_with(tx, ctx, &before, person, action, settings.send_invitations).await?
+            let saved = ops::move_person_with(tx, ctx, &before, person, action, settings.send_invitations).await?;
+            if matches!(action, Action::Delete | Action::ConvertToContact) {
+                super::reassign::run::on_deprovision(tx, ctx, &saved.id).await?;
+            }
+            saved
         }
         None => ops::save_changes(tx, ctx, &before, person, "person.update").await?,
     };
@@ -176,6 +180,10 @@ pub async fn delete(tx: &mut dyn PeopleTx, ctx: &Ctx, id: &str, precondition: &P
     if !precondition.allows(person.version) {
         return Err(Error::VersionMismatch);
     }
-    ops::move_person(tx, ctx, &person.clone(), person, Action::Delete).await?;
+    let was_live = matches!(person.state, State::Invited | State::Active);
+    let saved = ops::move_person(tx, ctx, &person.clone(), person, Action::Delete).await?;
+    if was_live {
+        super::reassign::run::on_deprovision(tx, ctx, &saved.id).await?;
+    }
     Ok(())
 }

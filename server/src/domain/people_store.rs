@@ -14,6 +14,7 @@ use super::resource::TenantId;
 use super::roles::Role;
 use super::secret::{LinkPurpose, LinkRecord};
 use super::settings::TenantSettings;
+use super::work_store::WorkTx;
 use super::Result;
 
 #[async_trait]
@@ -30,6 +31,12 @@ pub trait PeopleStore: Send + Sync {
     async fn claim_outbox(&self, now: OffsetDateTime, lease: Duration, limit: u32) -> Result<Vec<OutboxMessage>>;
     async fn outbox_sent(&self, tenant: &str, id: &str, at: OffsetDateTime) -> Result<()>;
     async fn outbox_failed(&self, tenant: &str, id: &str, error: &str, retry_at: OffsetDateTime) -> Result<()>;
+
+    /// Claims up to `limit` pending reassignment jobs of any tenant for `lease`, as
+    /// `(tenant, job id)`: another worker skips them until the lease runs out, so a job
+    /// whose worker died is taken again.
+    async fn claim_reassignments(&self, now: OffsetDateTime, lease: Duration, limit: u32)
+        -> Result<Vec<(String, String)>>;
 }
 
 #[async_trait]
@@ -102,6 +109,9 @@ pub trait PeopleTx: Send {
     async fn audit_log(&mut self, query: &AuditQuery) -> Result<Vec<AuditEntry>>;
     async fn enqueue(&mut self, message: &OutboxMessage) -> Result<()>;
     async fn outbox(&mut self, query: &OutboxQuery) -> Result<Vec<OutboxMessage>>;
+
+    /// Owned work and its reassignment, in this transaction.
+    fn work(&mut self) -> &mut dyn WorkTx;
 
     async fn commit(self: Box<Self>) -> Result<()>;
 }

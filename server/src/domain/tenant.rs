@@ -19,16 +19,19 @@ pub enum Scope {
     ScimWrite,
     /// Use the admin API (`/admin/v1`): people's lifecycle, roles, projects, policies.
     Admin,
+    /// Ask for reassignments and read them (what the sync agent needs); `admin` includes it.
+    Reassign,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::ScimRead, Scope::ScimWrite, Scope::Admin];
+    pub const ALL: [Scope; 4] = [Scope::ScimRead, Scope::ScimWrite, Scope::Admin, Scope::Reassign];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ScimRead => "scim:read",
             Self::ScimWrite => "scim:write",
             Self::Admin => "admin",
+            Self::Reassign => "reassign",
         }
     }
 
@@ -36,7 +39,7 @@ impl Scope {
         Self::ALL
             .into_iter()
             .find(|scope| scope.as_str() == s)
-            .ok_or_else(|| Error::InvalidValue(format!("unknown scope `{s}` (known: scim:read, scim:write, admin)")))
+            .ok_or_else(|| Error::InvalidValue(format!("unknown scope `{s}` (known: scim:read, scim:write, admin, reassign)")))
     }
 }
 

@@ -91,7 +91,9 @@ pub async fn authorize(
     if !tenant::verify(&record, secret) || record.revoked {
         return Err(ScimError::unauthorized("the bearer token is not valid"));
     }
-    if !record.scopes.contains(&scope) {
+    // `admin` may do everything `reassign` allows.
+    let granted = record.scopes.contains(&scope) || (scope == Scope::Reassign && record.scopes.contains(&Scope::Admin));
+    if !granted {
         return Err(ScimError::new(
             StatusCode::FORBIDDEN,
             None,

@@ -9,11 +9,14 @@
 //! has one writer connection, which serialises writers by itself.
 
 mod backend;
+mod jobs;
+mod moves;
 mod outbox;
 mod projects;
 mod query;
 mod rows;
 mod tx;
+mod work;
 
 use async_trait::async_trait;
 use sqlx::Pool;
@@ -78,5 +81,14 @@ impl<D: Backend> PeopleStore for PeopleSql<D> {
 
     async fn outbox_failed(&self, tenant: &str, id: &str, error: &str, retry_at: OffsetDateTime) -> Result<()> {
         outbox::failed::<D>(&self.writer, tenant, id, error, retry_at).await
+    }
+
+    async fn claim_reassignments(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>> {
+        jobs::claim::<D>(&self.writer, now, lease, limit).await
     }
 }

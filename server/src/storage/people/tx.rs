@@ -549,6 +549,10 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
         outbox::list::<D>(self, q).await
     }
 
+    fn work(&mut self) -> &mut dyn crate::domain::work_store::WorkTx {
+        self
+    }
+
     async fn commit(self: Box<Self>) -> Result<()> {
         self.commit_boxed().await
     }
