@@ -81,7 +81,9 @@ impl Worker {
         tokio::pin!(stop);
         loop {
             match self.run_once().await {
-                Ok(r) if r.done + r.failed > 0 => tracing::info!(done = r.done, failed = r.failed, "reassignment round"),
+                Ok(r) if r.done + r.failed > 0 => {
+                    tracing::info!(done = r.done, failed = r.failed, "reassignment round")
+                }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "reassignment round failed"),
             }

@@ -139,9 +139,8 @@ async fn serve(store: Arc<dyn Store>, settings: Settings) -> anyhow::Result<()> 
     let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
     let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
     let jobs = scim_server::jobs::Worker::new(store.clone(), clock.clone());
-    let jobs = tokio::spawn(jobs.run(Duration::from_secs(settings.outbox_poll_seconds), async {
-        drop(jobs_stopped.await)
-    }));
+    let jobs =
+        tokio::spawn(jobs.run(Duration::from_secs(settings.outbox_poll_seconds), async { drop(jobs_stopped.await) }));
     let worker = match &settings.smtp {
         Some(smtp) => {
             let mailer = scim_server::mail::Mailer::new(smtp)?;

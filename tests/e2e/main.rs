@@ -16,6 +16,7 @@ mod mail;
 mod patch;
 mod projects;
 mod reassignment;
+mod reassignment_props;
 mod scim_lifecycle;
 mod tenancy;
 mod users;

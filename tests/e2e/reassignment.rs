@@ -20,17 +20,22 @@ pub async fn sso(app: &TestApp) {
 /// An active person with the CRM permissions (members have `tasks` already).
 pub async fn seller(app: &TestApp, name: &str) -> String {
     let id = app.user(name).await;
-    app.admin(Method::PUT, &format!("/people/{id}/permissions"), Some(json!({"permissions": ["crm.contacts", "crm.leads"]})))
-        .await
-        .expect(200);
+    app.admin(
+        Method::PUT,
+        &format!("/people/{id}/permissions"),
+        Some(json!({"permissions": ["crm.contacts", "crm.leads"]})),
+    )
+    .await
+    .expect(200);
     id
 }
 
 /// Gives `owner` `n` records of `kind` (with `status`), in batches; answers their ids.
 pub async fn fill(app: &TestApp, owner: &str, kind: &str, status: Option<&str>, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
-    let all: Vec<Value> =
-        (0..n).map(|i| json!({"type": kind, "owner": owner, "title": format!("{kind} {i}"), "status": status})).collect();
+    let all: Vec<Value> = (0..n)
+        .map(|i| json!({"type": kind, "owner": owner, "title": format!("{kind} {i}"), "status": status}))
+        .collect();
     for chunk in all.chunks(1000) {
         let made = app.admin(Method::POST, "/work/batch", Some(json!({"records": chunk}))).await.expect(201).body;
         ids.extend(made["ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()));
@@ -57,7 +62,12 @@ pub async fn owned(app: &TestApp, owner: &str, kind: &str, archived: bool) -> us
 }
 
 fn kind<'a>(outcome: &'a Value, name: &str) -> &'a Value {
-    outcome["types"].as_array().unwrap().iter().find(|k| k["type"] == name).unwrap_or_else(|| panic!("{name} in {outcome:#}"))
+    outcome["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["type"] == name)
+        .unwrap_or_else(|| panic!("{name} in {outcome:#}"))
 }
 
 fn counts(k: &Value) -> Vec<u64> {
@@ -121,9 +131,7 @@ async fn the_seeds_example_ratio_against_hardcoded() {
         assert_eq!(p["notesKept"], 2);
     }
     // They do not add up (95): ratio repeats over the targets, hardcoded leaves the extras.
-    let short = |strategy: &str| {
-        json!({"contacts": {"strategy": strategy, "targets": targets(&s.team, &[5, 50, 20, 20])}, "leads": rest, "tasks": rest})
-    };
+    let short = |strategy: &str| json!({"contacts": {"strategy": strategy, "targets": targets(&s.team, &[5, 50, 20, 20])}, "leads": rest, "tasks": rest});
     let ratio = preview(&app, &s.leaver, short("ratio")).await.expect(200).body;
     assert_eq!(counts(kind(&ratio, "contacts")), [10, 54, 20, 20]);
     assert_eq!(kind(&ratio, "contacts")["unassigned"], 0);
@@ -160,7 +168,8 @@ async fn the_seeds_example_ratio_against_hardcoded() {
     let entry = audit.as_array().unwrap().iter().find(|e| e["action"] == "person.reassign").expect("audited");
     assert!(entry["actor"].as_str().unwrap().starts_with("token:"), "{entry}");
     // Every move is recorded, with cursor paging.
-    let page = app.admin(Method::GET, &format!("/reassignments/{}/moves?count=100", job["id"].as_str().unwrap()), None).await;
+    let page =
+        app.admin(Method::GET, &format!("/reassignments/{}/moves?count=100", job["id"].as_str().unwrap()), None).await;
     let page = page.expect(200).body;
     assert_eq!(page["moves"].as_array().unwrap().len(), 100);
     assert!(page["nextCursor"].is_string());
@@ -203,7 +212,9 @@ async fn ineligible_targets_are_refused_with_the_reason_and_change_nothing() {
     preview(&app, &leaver, tasks_only).await.expect(200);
     let bad = preview(&app, &leaver, json!({"strategy": "evenly", "targets": [{"id": ok}]})).await.expect(400);
     assert!(bad.body["message"].as_str().unwrap().contains("unknown strategy"), "{}", bad.body);
-    preview(&app, &leaver, json!({"contacts": {"strategy": "ratio", "targets": [{"id": ok, "count": 1}]}})).await.expect(400);
+    preview(&app, &leaver, json!({"contacts": {"strategy": "ratio", "targets": [{"id": ok, "count": 1}]}}))
+        .await
+        .expect(400);
     let person = app.admin(Method::GET, &format!("/people/{leaver}"), None).await.expect(200).body;
     assert_eq!(person["state"], "active", "a refused plan deactivates no one");
     assert_eq!(owned(&app, &leaver, "contact", false).await, 10);
@@ -215,10 +226,12 @@ async fn ineligible_targets_are_refused_with_the_reason_and_change_nothing() {
 async fn break_record(app: &TestApp, record: &str) {
     if app.url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(&app.url).await.unwrap();
-        sqlx::query("CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$ LANGUAGE plpgsql")
-            .execute(&pool)
-            .await
-            .unwrap();
+        sqlx::query(
+            "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$ LANGUAGE plpgsql",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
         let trigger = format!(
             "CREATE TRIGGER boom BEFORE UPDATE ON work_records FOR EACH ROW WHEN (NEW.id = '{record}') EXECUTE FUNCTION boom()"
         );
@@ -358,7 +371,12 @@ async fn a_job_whose_worker_died_is_run_once_its_lease_runs_out() {
     deactivate(&app, &leaver).await;
     // A worker claims the job and dies before committing (its transaction rolled back).
     let worker = app.jobs_worker();
-    let claimed = app.store.people().claim_reassignments(scim_server::domain::clock::Clock::now(app.clock.as_ref()), worker.lease, 10).await.unwrap();
+    let claimed = app
+        .store
+        .people()
+        .claim_reassignments(scim_server::domain::clock::Clock::now(app.clock.as_ref()), worker.lease, 10)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(worker.run_once().await.unwrap().done, 0, "the claim holds while its lease lasts");
     assert_eq!(owned(&app, &boss, "contact", false).await, 0);
@@ -426,7 +444,10 @@ async fn work_records_are_checked_and_paged() {
     let plain = app.user("plain").await;
     let r = app.admin(Method::POST, "/work", Some(json!({"type": "task", "owner": plain, "title": " Call "}))).await;
     let task = r.expect(201).body;
-    assert_eq!((task["title"].as_str(), task["status"].as_str(), task["version"].as_i64()), (Some("Call"), Some("pending"), Some(1)));
+    assert_eq!(
+        (task["title"].as_str(), task["status"].as_str(), task["version"].as_i64()),
+        (Some("Call"), Some("pending"), Some(1))
+    );
     let refused = app.admin(Method::POST, "/work", Some(json!({"type": "lead", "owner": plain, "title": "x"}))).await;
     assert_eq!(refused.expect(400).body["code"], "ineligible_target");
     for body in [
@@ -437,7 +458,8 @@ async fn work_records_are_checked_and_paged() {
     ] {
         app.admin(Method::POST, "/work", Some(body)).await.expect(400);
     }
-    let too_many: Vec<Value> = (0..1001).map(|i| json!({"type": "note", "owner": owner, "title": format!("n{i}")})).collect();
+    let too_many: Vec<Value> =
+        (0..1001).map(|i| json!({"type": "note", "owner": owner, "title": format!("n{i}")})).collect();
     let r = app.admin(Method::POST, "/work/batch", Some(json!({"records": too_many}))).await.expect(400);
     assert_eq!(r.body["code"], "too_many");
     assert_eq!(owned(&app, &owner, "note", false).await, 0, "a refused batch creates nothing");

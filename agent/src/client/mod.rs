@@ -94,12 +94,35 @@ impl Client {
     /// an error carrying the server's `detail`.
     pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Reply, ClientError> {
         let url = format!("{}/{}", self.base, path.trim_start_matches('/'));
+        self.send_to(method, url, "application/scim+json", body).await
+    }
+
+    /// Calls a Rollcall server's admin API (`path` from the server's origin, such as
+    /// `/admin/v1/…`) with the same token, retries and rate limit as the SCIM calls.
+    pub async fn admin(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Reply, ClientError> {
+        let origin = match self.base.find("://") {
+            Some(scheme) => match self.base[scheme + 3..].find('/') {
+                Some(slash) => &self.base[..scheme + 3 + slash],
+                None => &self.base[..],
+            },
+            None => &self.base[..],
+        };
+        self.send_to(method, format!("{origin}{path}"), "application/json", body).await
+    }
+
+    async fn send_to(
+        &self,
+        method: Method,
+        url: String,
+        content_type: &'static str,
+        body: Option<&Value>,
+    ) -> Result<Reply, ClientError> {
         let mut attempt = 0;
         loop {
             self.limiter.acquire().await;
             let mut request = self.http.request(method.clone(), &url).header(AUTHORIZATION, self.auth.clone());
             if let Some(body) = body {
-                request = request.header(CONTENT_TYPE, "application/scim+json").body(body.to_string());
+                request = request.header(CONTENT_TYPE, content_type).body(body.to_string());
             }
             let (retry_after, failure) = match request.send().await {
                 Ok(response) => {
@@ -115,8 +138,10 @@ impl Client {
                     if (200..300).contains(&status) {
                         return Ok(Reply { status, body });
                     }
+                    // SCIM errors carry `detail`; the admin API's carry `message`.
                     let detail = body
                         .get("detail")
+                        .or_else(|| body.get("message"))
                         .and_then(Value::as_str)
                         .map(str::to_owned)
                         .unwrap_or_else(|| body.to_string().chars().take(200).collect());
@@ -213,7 +238,9 @@ impl Client {
     /// What the target says about itself: PATCH support and whether it is a Rollcall server
     /// (see [`crate::reassign::detect`]).
     pub async fn probe(&self) -> Result<TargetInfo, ClientError> {
-        let spc = self.discovery("ServiceProviderConfig").await?;
+        // A Rollcall server adds its extension only when asked; others ignore the parameter.
+        let spc_path = format!("ServiceProviderConfig?attributes={}", crate::reassign::ROLLCALL_SPC_EXTENSION);
+        let spc = self.discovery(&spc_path).await?;
         let schemas = self.discovery("Schemas").await?;
         let patch = spc.as_ref().and_then(|c| c.pointer("/patch/supported")).and_then(Value::as_bool) == Some(true);
         Ok(TargetInfo { patch, kind: crate::reassign::detect(schemas.as_ref(), spc.as_ref()) })

@@ -216,13 +216,19 @@ impl PeopleApi {
     /// User → contact: no more sign-in; memberships, assignments and permissions are kept.
     #[oai(path = "/:id/convert-to-contact", method = "post")]
     async fn to_contact(&self, req: &Request, _auth: AdminToken, id: Path<String>) -> Answer<PersonOut> {
-        self.on_person(req, &id.0, |tx, ctx, id| Box::pin(crate::domain::reassign::run::deprovision(tx, ctx, id, Action::ConvertToContact))).await
+        self.on_person(req, &id.0, |tx, ctx, id| {
+            Box::pin(crate::domain::reassign::run::deprovision(tx, ctx, id, Action::ConvertToContact))
+        })
+        .await
     }
 
     /// Delete (archive): hidden unless `archived=true`, restorable.
     #[oai(path = "/:id", method = "delete")]
     async fn delete(&self, req: &Request, _auth: AdminToken, id: Path<String>) -> Answer<PersonOut> {
-        self.on_person(req, &id.0, |tx, ctx, id| Box::pin(crate::domain::reassign::run::deprovision(tx, ctx, id, Action::Delete))).await
+        self.on_person(req, &id.0, |tx, ctx, id| {
+            Box::pin(crate::domain::reassign::run::deprovision(tx, ctx, id, Action::Delete))
+        })
+        .await
     }
 
     /// Restore an archived person: invited again, with a new sign-up link.

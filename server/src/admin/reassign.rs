@@ -79,9 +79,10 @@ fn spec(r: RuleIn) -> Spec {
 
 impl PlanIn {
     fn plan(&self) -> Result<PlanSpec, Failure> {
-        let common = self.strategy.clone().map(|strategy| {
-            spec(RuleIn { strategy, targets: self.targets.clone(), group: self.group.clone() })
-        });
+        let common = self
+            .strategy
+            .clone()
+            .map(|strategy| spec(RuleIn { strategy, targets: self.targets.clone(), group: self.group.clone() }));
         let pick = |own: &Option<RuleIn>, name: &str| -> Result<Spec, Failure> {
             own.clone()
                 .map(spec)
@@ -295,7 +296,13 @@ impl ReassignApi {
     /// records, and what stays unassigned. Changes nothing; the same plan on the same data
     /// always gives the same allocation.
     #[oai(path = "/people/:id/reassignment/preview", method = "post")]
-    async fn preview(&self, req: &Request, _auth: AdminToken, id: Path<String>, body: Json<PlanIn>) -> Answer<OutcomeDto> {
+    async fn preview(
+        &self,
+        req: &Request,
+        _auth: AdminToken,
+        id: Path<String>,
+        body: Json<PlanIn>,
+    ) -> Answer<OutcomeDto> {
         let ctx = scoped_ctx(&self.state, req, Scope::Reassign).await?;
         let plan = body.0.plan()?;
         let mut tx = self.state.store.people().read(&ctx.tenant).await?;
@@ -314,7 +321,9 @@ impl ReassignApi {
         let plan = body.0.plan()?;
         let deactivate_to = match body.0.deactivate_to.as_deref() {
             None => None,
-            Some(v) => Some(Deactivation::parse(v).ok_or_else(|| bad(format!("expected `contact` or `deleted`, got `{v}`")))?),
+            Some(v) => {
+                Some(Deactivation::parse(v).ok_or_else(|| bad(format!("expected `contact` or `deleted`, got `{v}`")))?)
+            }
         };
         let mut tx = self.state.store.people().begin(&ctx.tenant).await?;
         let job = run::process(tx.as_mut(), &ctx, &id.0, &ProcessRequest { plan, deactivate_to }).await?;
@@ -374,8 +383,10 @@ impl ReassignApi {
         let more = moves.len() > limit as usize;
         moves.truncate(limit as usize);
         let next_cursor = if more { moves.last().map(|m| m.record.clone()) } else { None };
-        let moves =
-            moves.into_iter().map(|m| MoveDto { record: m.record, kind: m.kind, action: m.action, from: m.from, to: m.to }).collect();
+        let moves = moves
+            .into_iter()
+            .map(|m| MoveDto { record: m.record, kind: m.kind, action: m.action, from: m.from, to: m.to })
+            .collect();
         Ok(Json(MoveList { moves, next_cursor }))
     }
 

@@ -182,13 +182,20 @@ impl WorkApi {
         let mut tx = read(&self.state, &ctx).await?;
         let r = tx.work().record(&id.0).await?;
         tx.commit().await?;
-        let r = r.ok_or_else(|| Failure::from(crate::domain::Error::NotFound(format!("no record with id {}", id.0))))?;
+        let r =
+            r.ok_or_else(|| Failure::from(crate::domain::Error::NotFound(format!("no record with id {}", id.0))))?;
         Ok(Json((&r).into()))
     }
 
     /// Change a record's title, status or owner.
     #[oai(path = "/:id", method = "patch")]
-    async fn change(&self, req: &Request, _auth: AdminToken, id: Path<String>, body: Json<RecordPatch>) -> Answer<RecordOut> {
+    async fn change(
+        &self,
+        req: &Request,
+        _auth: AdminToken,
+        id: Path<String>,
+        body: Json<RecordPatch>,
+    ) -> Answer<RecordOut> {
         let ctx = admin_ctx(&self.state, req).await?;
         let b = body.0;
         let change = RecordChange { title: b.title, status: b.status, owner: b.owner };

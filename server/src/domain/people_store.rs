@@ -35,8 +35,12 @@ pub trait PeopleStore: Send + Sync {
     /// Claims up to `limit` pending reassignment jobs of any tenant for `lease`, as
     /// `(tenant, job id)`: another worker skips them until the lease runs out, so a job
     /// whose worker died is taken again.
-    async fn claim_reassignments(&self, now: OffsetDateTime, lease: Duration, limit: u32)
-        -> Result<Vec<(String, String)>>;
+    async fn claim_reassignments(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>>;
 }
 
 #[async_trait]

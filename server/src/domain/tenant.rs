@@ -36,10 +36,9 @@ impl Scope {
     }
 
     pub fn parse(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|scope| scope.as_str() == s)
-            .ok_or_else(|| Error::InvalidValue(format!("unknown scope `{s}` (known: scim:read, scim:write, admin, reassign)")))
+        Self::ALL.into_iter().find(|scope| scope.as_str() == s).ok_or_else(|| {
+            Error::InvalidValue(format!("unknown scope `{s}` (known: scim:read, scim:write, admin, reassign)"))
+        })
     }
 }
 

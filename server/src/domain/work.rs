@@ -42,10 +42,9 @@ impl Kind {
     }
 
     pub fn parse(text: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == text || k.plural() == text)
-            .ok_or_else(|| Error::InvalidValue(format!("unknown record type `{text}`: use contact, lead, task or note")))
+        Self::ALL.into_iter().find(|k| k.as_str() == text || k.plural() == text).ok_or_else(|| {
+            Error::InvalidValue(format!("unknown record type `{text}`: use contact, lead, task or note"))
+        })
     }
 
     /// The company permission a person needs to own a record of this kind (notes: none,

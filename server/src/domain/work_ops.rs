@@ -43,8 +43,10 @@ impl Owners {
         if self.checked.contains_key(&key) {
             return Ok(());
         }
-        let person =
-            tx.person(owner).await?.ok_or_else(|| Error::InvalidValue(format!("there is no person with id {owner}")))?;
+        let person = tx
+            .person(owner)
+            .await?
+            .ok_or_else(|| Error::InvalidValue(format!("there is no person with id {owner}")))?;
         if let Some(why) = may_not_own(&self.roles, &person, kind) {
             return Err(Error::refused(Refusal::IneligibleTarget, why));
         }

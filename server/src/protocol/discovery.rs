@@ -13,6 +13,28 @@ pub const SPC_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProvi
 pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 pub const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 
+/// Where a Rollcall server says what it offers beyond RFC 7643 (reassignment of a leaver's
+/// work). Sent only when asked for (`?attributes=` naming it): strict clients refuse
+/// unknown keys in the core document, and Okta and Entra never ask.
+pub const ROLLCALL_SPC: &str = "urn:ietf:params:scim:schemas:extension:rollcall:2.0:ServiceProviderConfig";
+
+/// The document with the Rollcall extension when `attributes` names it.
+pub fn service_provider_config_for(base: &str, attributes: Option<&str>) -> Value {
+    let mut doc = service_provider_config(base);
+    let asked = attributes.is_some_and(|a| a.split(',').any(|x| x.trim().eq_ignore_ascii_case(ROLLCALL_SPC)));
+    if asked {
+        doc["schemas"] = json!([SPC_SCHEMA, ROLLCALL_SPC]);
+        doc[ROLLCALL_SPC] = json!({
+            "reassignment": {
+                "supported": true,
+                "endpoint": "/admin/v1/people/{id}/reassignment",
+                "scope": "reassign",
+            }
+        });
+    }
+    doc
+}
+
 pub const RESOURCE_TYPES: [ResourceType; 2] = [ResourceType::User, ResourceType::Group];
 
 /// The body limit is enforced (413) but RFC 7643 §5 has no place for it outside `bulk`, and

@@ -77,7 +77,11 @@ fn discovery_routes(state: &Arc<AppState>, route: Route) -> Route {
             "/ServiceProviderConfig",
             get(ep(state, |s, r| async move {
                 let base = base_url(&r, s.public_url.as_deref());
-                Ok(scim_json(StatusCode::OK, &discovery::service_provider_config(&base)))
+                let attributes = super::query::pairs(r.uri().query())
+                    .into_iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("attributes"))
+                    .map(|(_, v)| v);
+                Ok(scim_json(StatusCode::OK, &discovery::service_provider_config_for(&base, attributes.as_deref())))
             })),
         )
         .at(

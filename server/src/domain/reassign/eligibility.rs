@@ -100,7 +100,10 @@ pub async fn resolve(tx: &mut dyn PeopleTx, roles: &Roles, leaver: &str, kind: K
         }
     } else {
         for t in &spec.targets {
-            let p = tx.person(&t.id).await?.ok_or_else(|| ineligible(kind, format!("there is no person with id {}", t.id)))?;
+            let p = tx
+                .person(&t.id)
+                .await?
+                .ok_or_else(|| ineligible(kind, format!("there is no person with id {}", t.id)))?;
             if let Some(why) = why_not(roles, leaver, &p, kind) {
                 return Err(ineligible(kind, why));
             }

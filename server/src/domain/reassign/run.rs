@@ -104,7 +104,13 @@ pub async fn preview(tx: &mut dyn PeopleTx, leaver: &str, plan: &PlanSpec) -> Re
         kinds.push(allocate(tx, &person.id, *kind, r).await?);
     }
     let (completed, notes) = tx.work().kept_counts(&person.id).await?;
-    Ok(Outcome { person: person.id, kinds, completed_tasks_archived: completed, notes_kept: notes, deactivated_to: None })
+    Ok(Outcome {
+        person: person.id,
+        kinds,
+        completed_tasks_archived: completed,
+        notes_kept: notes,
+        deactivated_to: None,
+    })
 }
 
 /// Applies resolved rules under `job`: every move in one set-based statement per kind.
@@ -254,7 +260,13 @@ fn manager_of(p: &Person) -> Option<String> {
 
 /// One kind under the policy: to the manager if they may take it, else to the fallback,
 /// else unassigned; `via` says which and why.
-async fn policy_rule(tx: &mut dyn PeopleTx, roles: &Roles, leaver: &Person, policy: &Policy, kind: Kind) -> Result<Resolved> {
+async fn policy_rule(
+    tx: &mut dyn PeopleTx,
+    roles: &Roles,
+    leaver: &Person,
+    policy: &Policy,
+    kind: Kind,
+) -> Result<Resolved> {
     if policy.mode == PolicyMode::Unassigned {
         return Ok(Resolved::unassigned(Some("policy: unassigned".into())));
     }

@@ -107,7 +107,8 @@ pub async fn one<D: Backend>(tx: &mut SqlTx<D>, id: &str) -> Result<Option<Job>>
 }
 
 pub async fn list<D: Backend>(tx: &mut SqlTx<D>, q: &JobQuery) -> Result<Vec<Job>> {
-    let mut s = Sql::<D>::new(&format!("SELECT {COLUMNS} FROM reassignments WHERE tenant_id = ")).text(tx.tenant.clone());
+    let mut s =
+        Sql::<D>::new(&format!("SELECT {COLUMNS} FROM reassignments WHERE tenant_id = ")).text(tx.tenant.clone());
     if let Some(p) = &q.person {
         s = s.sql(" AND person_id = ").text(p.clone());
     }

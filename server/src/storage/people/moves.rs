@@ -61,17 +61,18 @@ pub async fn assign<D: Backend>(
         .sql(OPEN)
         .sql(") numbered) allocated WHERE to_owner IS NOT NULL");
     let recorded = s.run(tx.conn()).await?;
-    let moved = Sql::<D>::new("UPDATE work_records SET owner_id = m.to_owner, version = m.version_after, updated_at = ")
-        .time(now)
-        .sql(" FROM reassignment_moves m WHERE m.tenant_id = ")
-        .text(tx.tenant.clone())
-        .sql(" AND m.job_id = ")
-        .text(job)
-        .sql(" AND m.kind = ")
-        .text(kind.as_str())
-        .sql(" AND m.action = 'move' AND work_records.tenant_id = m.tenant_id AND work_records.id = m.record_id")
-        .run(tx.conn())
-        .await?;
+    let moved =
+        Sql::<D>::new("UPDATE work_records SET owner_id = m.to_owner, version = m.version_after, updated_at = ")
+            .time(now)
+            .sql(" FROM reassignment_moves m WHERE m.tenant_id = ")
+            .text(tx.tenant.clone())
+            .sql(" AND m.job_id = ")
+            .text(job)
+            .sql(" AND m.kind = ")
+            .text(kind.as_str())
+            .sql(" AND m.action = 'move' AND work_records.tenant_id = m.tenant_id AND work_records.id = m.record_id")
+            .run(tx.conn())
+            .await?;
     if moved != recorded {
         return Err(crate::domain::Error::Storage(format!("{recorded} moves recorded, {moved} applied").into()));
     }
@@ -106,7 +107,12 @@ pub async fn archive_completed<D: Backend>(
     Ok(recorded)
 }
 
-pub async fn undo<D: Backend>(tx: &mut SqlTx<D>, job: &str, now: OffsetDateTime, list_limit: u32) -> Result<UndoOutcome> {
+pub async fn undo<D: Backend>(
+    tx: &mut SqlTx<D>,
+    job: &str,
+    now: OffsetDateTime,
+    list_limit: u32,
+) -> Result<UndoOutcome> {
     // A record changed since (its version moved on) keeps its present owner and state.
     let changed = " FROM reassignment_moves m JOIN work_records r ON r.tenant_id = m.tenant_id AND r.id = m.record_id \
                    WHERE m.tenant_id = ";
