@@ -481,3 +481,35 @@ async fn work_records_are_checked_and_paged() {
     assert_eq!(done.body["version"], 2);
     app.admin(Method::GET, "/work/none", None).await.expect(404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_workers_never_run_one_job_twice() {
+    let app = TestApp::new().await;
+    sso(&app).await;
+    let boss = seller(&app, "boss").await;
+    app.admin(Method::PUT, "/reassignment-policy", Some(json!({"mode": "manager"}))).await.expect(200);
+    let mut leavers = Vec::new();
+    for i in 0..12 {
+        let id = seller(&app, &format!("leaver{i}")).await;
+        set_manager(&app, &id, &boss).await;
+        fill(&app, &id, "contact", None, 3).await;
+        deactivate(&app, &id).await;
+        leavers.push(id);
+    }
+    let mine = app.jobs_worker();
+    let theirs = scim_server::jobs::Worker {
+        batch: 2,
+        ..scim_server::jobs::Worker::new(app.replica_store().await, app.clock.clone())
+    };
+    let mine = scim_server::jobs::Worker { batch: 2, ..mine };
+    let (mut done, mut rounds) = (0, 0);
+    while done < leavers.len() && rounds < 50 {
+        let (a, b) = tokio::join!(mine.run_once(), theirs.run_once());
+        done += a.unwrap().done + b.unwrap().done;
+        rounds += 1;
+    }
+    assert_eq!(done, leavers.len(), "every job ran exactly once across the two workers");
+    assert_eq!(owned(&app, &boss, "contact", false).await, 36);
+    let audit = app.admin(Method::GET, "/audit?action=person.reassign&limit=100", None).await.expect(200).body;
+    assert_eq!(audit.as_array().unwrap().len(), leavers.len());
+}
