@@ -125,6 +125,7 @@ async fn serve(store: Arc<dyn Store>, settings: Settings) -> anyhow::Result<()> 
         }
         Bootstrap::ConfiguredToken { revoked: false } | Bootstrap::Existing => {}
     }
+    let shutdown = shutdown_signal();
     println!("SCIM base URL: {base}");
     println!("Rollcall SCIM server listening on {origin}");
     if matches!(bootstrap, Bootstrap::Existing) {
@@ -155,7 +156,7 @@ async fn serve(store: Arc<dyn Store>, settings: Settings) -> anyhow::Result<()> 
         }
     };
     Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(30)))
+        .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(30)))
         .await?;
     let _ = stop_worker.send(());
     let _ = stop_jobs.send(());
@@ -167,22 +168,31 @@ async fn serve(store: Arc<dyn Store>, settings: Settings) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM: stop accepting, let in-flight requests finish.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C or SIGTERM: stop accepting, let in-flight requests finish. The SIGTERM handler is
+/// installed when this is called (before the server says it listens), not when the future is
+/// first polled: a SIGTERM sent as soon as the address is printed must not kill the process.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async move {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        tracing::info!("shutting down: finishing in-flight requests");
     }
-    tracing::info!("shutting down: finishing in-flight requests");
 }

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use rollcall_tests::TestApp;
 use serde_json::{json, Value};
 
-use crate::reassignment::{fill, owned, seller, sso};
+use super::reassignment::{fill, owned, seller, sso};
 
 #[derive(Debug, Clone)]
 enum Rule {

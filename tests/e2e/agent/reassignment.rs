@@ -94,7 +94,7 @@ async fn each_leaver_gets_one_reassignment_outcome() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leavers_work_goes_to_their_manager_through_the_server() {
     let app = TestApp::new().await;
-    crate::reassignment::sso(&app).await;
+    super::super::reassignment::sso(&app).await;
     let server = app.serve().await;
     let dir = tempfile::tempdir().unwrap();
     let env = env(&app.token);
@@ -110,9 +110,9 @@ async fn leavers_work_goes_to_their_manager_through_the_server() {
         let body = json!({"permissions": ["crm.contacts", "crm.leads"]});
         app.admin(Method::PUT, &format!("/people/{}/permissions", id_of(n)), Some(body)).await.expect(200);
     }
-    crate::reassignment::fill(&app, &id_of(9), "contact", None, 12).await;
-    crate::reassignment::fill(&app, &id_of(10), "lead", None, 5).await;
-    crate::reassignment::fill(&app, &id_of(17), "task", Some("pending"), 3).await;
+    super::super::reassignment::fill(&app, &id_of(9), "contact", None, 12).await;
+    super::super::reassignment::fill(&app, &id_of(10), "lead", None, 5).await;
+    super::super::reassignment::fill(&app, &id_of(17), "task", Some("pending"), 3).await;
 
     let config = dir.path().join("agent.toml");
     std::fs::write(&config, "[reassignment]\nstrategy = \"manager\"\nfallback = \"person0@example.com\"\n").unwrap();
@@ -138,9 +138,9 @@ async fn leavers_work_goes_to_their_manager_through_the_server() {
     assert!(detail(9).contains("12 / 12 contacts accounted for"), "{}", detail(9));
     assert!(detail(10).contains("5 / 5 leads accounted for"), "{}", detail(10));
     // person9 and person17 report to person1, person10 to person2.
-    assert_eq!(crate::reassignment::owned(&app, &id_of(1), "contact", false).await, 12);
-    assert_eq!(crate::reassignment::owned(&app, &id_of(2), "lead", false).await, 5);
-    assert_eq!(crate::reassignment::owned(&app, &id_of(1), "task", false).await, 3);
+    assert_eq!(super::super::reassignment::owned(&app, &id_of(1), "contact", false).await, 12);
+    assert_eq!(super::super::reassignment::owned(&app, &id_of(2), "lead", false).await, 5);
+    assert_eq!(super::super::reassignment::owned(&app, &id_of(1), "task", false).await, 3);
     let jobs = app.admin(Method::GET, &format!("/reassignments?person={}", id_of(9)), None).await.expect(200).body;
     let states: Vec<(&str, &str)> = jobs["reassignments"]
         .as_array()
