@@ -6,6 +6,7 @@ pub mod domain;
 pub mod jobs;
 pub mod mail;
 pub mod protocol;
+mod rounds;
 pub mod storage;
 
 use std::sync::Arc;

@@ -134,17 +134,14 @@ impl Worker {
 
     /// Runs rounds every `poll` until `stop` resolves.
     pub async fn run(self, poll: StdDuration, stop: impl std::future::Future<Output = ()>) {
-        tokio::pin!(stop);
-        loop {
-            match self.run_once().await {
+        let this = &self;
+        crate::rounds::repeat(poll, stop, || async move {
+            match this.run_once().await {
                 Ok(r) if r.sent + r.failed > 0 => tracing::info!(sent = r.sent, failed = r.failed, "outbox round"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "outbox round failed"),
             }
-            tokio::select! {
-                () = &mut stop => break,
-                () = tokio::time::sleep(poll) => {}
-            }
-        }
+        })
+        .await;
     }
 }

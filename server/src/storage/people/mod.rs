@@ -29,6 +29,8 @@ use crate::domain::Result;
 
 pub use backend::Backend;
 use query::Sql;
+#[cfg(test)]
+pub(crate) use rows::archived_match_sql;
 use tx::SqlTx;
 
 /// The lifecycle store on one database: writes on `writer`, snapshot reads on `reader`

@@ -10,16 +10,12 @@ use crate::domain::reassign::{Move, NotUndone, UndoOutcome};
 use crate::domain::work::Kind;
 use crate::domain::Result;
 
-use super::query::{req_text, Sql};
+use super::query::{count, int, req_text, Sql};
 use super::tx::SqlTx;
 use super::work::OPEN;
 use super::Backend;
 
 const MOVE_COLUMNS: &str = "tenant_id, job_id, record_id, kind, action, from_owner, to_owner, version_after";
-
-fn int(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
 
 pub async fn assign<D: Backend>(
     tx: &mut SqlTx<D>,
@@ -123,7 +119,7 @@ pub async fn undo<D: Backend>(
         .sql(" AND r.version <> m.version_after")
         .rows(tx.conn())
         .await?;
-    let not_restored = rows.first().map(|r| D::int(r, 0)).transpose()?.flatten().unwrap_or(0);
+    let not_restored = count::<D>(&rows)?;
     let rows = Sql::<D>::new(&format!("SELECT m.record_id, m.to_owner, r.owner_id{changed}"))
         .text(tx.tenant.clone())
         .sql(" AND m.job_id = ")
@@ -160,12 +156,7 @@ pub async fn undo<D: Backend>(
     let unarchive = put_back("archive", "archived = 0");
     let restored = restore.run(tx.conn()).await?;
     let unarchived = unarchive.run(tx.conn()).await?;
-    Ok(UndoOutcome {
-        restored,
-        unarchived,
-        not_restored: u64::try_from(not_restored).unwrap_or(0),
-        not_restored_records: listed,
-    })
+    Ok(UndoOutcome { restored, unarchived, not_restored, not_restored_records: listed })
 }
 
 pub async fn list<D: Backend>(tx: &mut SqlTx<D>, job: &str, after: Option<&str>, limit: u32) -> Result<Vec<Move>> {

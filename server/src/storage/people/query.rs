@@ -102,3 +102,14 @@ pub fn opt_time<D: Backend>(row: &<D as sqlx::Database>::Row, i: usize) -> Resul
 pub fn req_time<D: Backend>(row: &<D as sqlx::Database>::Row, i: usize) -> Result<OffsetDateTime> {
     opt_time::<D>(row, i)?.ok_or_else(|| crate::domain::Error::Storage(format!("column {i} is not a time").into()))
 }
+
+/// The first column of the first row as a count (`SELECT count(*) …`).
+pub fn count<D: Backend>(rows: &[<D as sqlx::Database>::Row]) -> Result<u64> {
+    let n = rows.first().map(|r| D::int(r, 0)).transpose()?.flatten().unwrap_or(0);
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// A count or position as the integer SQL binds.
+pub fn int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

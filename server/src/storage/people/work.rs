@@ -10,7 +10,7 @@ use crate::domain::work::{Kind, WorkQuery, WorkRecord};
 use crate::domain::work_store::WorkTx;
 use crate::domain::{Error, Result};
 
-use super::query::{req_text, req_time, Sql};
+use super::query::{count, int, req_text, req_time, Sql};
 use super::tx::SqlTx;
 use super::{jobs, moves, Backend};
 
@@ -32,15 +32,6 @@ fn decode<D: Backend>(r: &<D as sqlx::Database>::Row) -> Result<WorkRecord> {
         created: req_time::<D>(r, 7)?,
         updated: req_time::<D>(r, 8)?,
     })
-}
-
-fn count<D: Backend>(rows: &[<D as sqlx::Database>::Row]) -> Result<u64> {
-    let n = rows.first().map(|r| D::int(r, 0)).transpose()?.flatten().unwrap_or(0);
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
-fn int(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 #[async_trait]

@@ -102,3 +102,19 @@ async fn prepared_lookups_use_an_index() {
         assert!(!plan.lines().any(|l| l.starts_with("SCAN r")), "{filter} scans the table; plan:\n{plan}");
     }
 }
+
+/// Every SCIM create first looks for an archived person with the same userName or
+/// externalId; without its own indexes that lookup scanned the tenant, and creates slowed
+/// down as the tenant grew.
+#[tokio::test]
+async fn the_archived_lookup_before_a_create_uses_indexes() {
+    let (store, _dir) = store().await;
+    let sql = crate::storage::people::archived_match_sql::<Sqlite>("EXPLAIN QUERY PLAN ", "t", "ada", Some("E1"));
+    let mut conn = store.reader.acquire().await.expect("connection");
+    let rows = sql.rows(&mut conn).await.expect("explain");
+    let plan: Vec<String> = rows.iter().map(|r| r.get::<String, _>("detail")).collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains("USING INDEX users_archived_user_name"), "{plan}");
+    assert!(plan.contains("USING INDEX users_archived_external_id"), "{plan}");
+    assert!(!plan.contains("USING PRIMARY KEY (tenant_id=?)\n") && !plan.contains("SCAN users"), "{plan}");
+}
