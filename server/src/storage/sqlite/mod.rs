@@ -11,6 +11,7 @@ mod listing_relations;
 mod pages;
 #[cfg(test)]
 mod plan_tests;
+mod planner;
 mod relations;
 mod resources;
 
@@ -58,6 +59,7 @@ impl SqliteStore {
         let writer =
             SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(db_error)?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await.map_err(|e| Error::Storage(Box::new(e)))?;
+        planner::hint_unanalyzed_indexes(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(3)
             .connect_with(options.clone().read_only(true))

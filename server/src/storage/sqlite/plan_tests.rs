@@ -118,3 +118,25 @@ async fn the_archived_lookup_before_a_create_uses_indexes() {
     assert!(plan.contains("USING INDEX users_archived_external_id"), "{plan}");
     assert!(!plan.contains("USING PRIMARY KEY (tenant_id=?)\n") && !plan.contains("SCAN users"), "{plan}");
 }
+
+/// The lifecycle's lookups by person (links, grants, the audit log) use their secondary
+/// indexes, not the primary key's tenant prefix, thanks to the planner hints written at start.
+#[tokio::test]
+async fn lookups_by_person_use_their_indexes() {
+    let (store, _dir) = store().await;
+    for (sql, index) in [
+        (
+            "UPDATE person_links SET used_at = 'x' WHERE tenant_id = 't' AND user_id = 'u' AND purpose = 'p' \
+             AND used_at IS NULL",
+            "person_links_user",
+        ),
+        ("SELECT * FROM project_members WHERE tenant_id = 't' AND user_id = 'u'", "project_members_user"),
+        ("SELECT * FROM audit_log WHERE tenant_id = 't' AND user_id = 'u' ORDER BY at DESC", "audit_log_user"),
+        ("SELECT 1 FROM group_members WHERE tenant_id = 't' AND member_id = 'u'", "group_members_member"),
+    ] {
+        let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}")).fetch_all(&store.reader).await.expect("explain");
+        let plan: Vec<String> = rows.iter().map(|r| r.get::<String, _>("detail")).collect();
+        let plan = plan.join("\n");
+        assert!(plan.contains(index), "{sql}\nshould use {index}; plan:\n{plan}");
+    }
+}
