@@ -7,7 +7,8 @@
 #   conformance/bench/run.sh                      # our server only
 #   PEER_VENV=/work/peers/scim2-server conformance/bench/run.sh
 #
-# Knobs (environment): USERS (100000), GROUP_MEMBERS (= USERS), SECONDS per scenario (10),
+# Knobs (environment): USERS (100000), GROUP_MEMBERS (= USERS), SCENARIO_SECONDS per scenario (10;
+# not SECONDS, which bash keeps counting by itself),
 # CONCURRENCY (32), BULK_USERS for the bulk-total job (100000), SCENARIOS (space-separated,
 # default all), PEER_USERS / PEER_GROUP_MEMBERS / PEER_BULK_USERS (default: the same),
 # OUT (directory for the JSON reports and logs; default a temporary one, kept).
@@ -19,7 +20,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 USERS="${USERS:-100000}"
 GROUP_MEMBERS="${GROUP_MEMBERS:-$USERS}"
-SECONDS_EACH="${SECONDS:-10}"
+SECONDS_EACH="${SCENARIO_SECONDS:-10}"
 CONCURRENCY="${CONCURRENCY:-32}"
 BULK_USERS="${BULK_USERS:-100000}"
 SCENARIOS="${SCENARIOS:-}"
