@@ -35,6 +35,11 @@ impl Scope {
         }
     }
 
+    /// Whether a token holding `self` may do what `wanted` allows: `admin` covers `reassign`.
+    pub fn grants(self, wanted: Scope) -> bool {
+        self == wanted || (self == Scope::Admin && wanted == Scope::Reassign)
+    }
+
     pub fn parse(s: &str) -> Result<Self> {
         Self::ALL.into_iter().find(|scope| scope.as_str() == s).ok_or_else(|| {
             Error::InvalidValue(format!("unknown scope `{s}` (known: scim:read, scim:write, admin, reassign)"))

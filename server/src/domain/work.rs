@@ -85,9 +85,6 @@ impl Kind {
     }
 }
 
-/// A completed task: not reassigned; archived with its leaving owner.
-pub const COMPLETED: &str = "completed";
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkRecord {
     pub id: String,

@@ -1,7 +1,7 @@
 //! The use cases on owned work records: create (one or a batch), change. An owner must be
 //! a live person of the tenant with the permission the record's kind needs.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use super::people_ops::Ctx;
 use super::people_store::PeopleTx;
@@ -30,17 +30,17 @@ pub struct RecordChange {
 /// Checks owners once per batch (a batch usually fills one person's book).
 struct Owners {
     roles: Roles,
-    checked: BTreeMap<(String, Kind), ()>,
+    checked: BTreeSet<(String, Kind)>,
 }
 
 impl Owners {
     async fn new(tx: &mut dyn PeopleTx) -> Result<Self> {
-        Ok(Self { roles: Roles::load(tx).await?, checked: BTreeMap::new() })
+        Ok(Self { roles: Roles::load(tx).await?, checked: BTreeSet::new() })
     }
 
     async fn check(&mut self, tx: &mut dyn PeopleTx, owner: &str, kind: Kind) -> Result<()> {
         let key = (owner.to_owned(), kind);
-        if self.checked.contains_key(&key) {
+        if self.checked.contains(&key) {
             return Ok(());
         }
         let person = tx
@@ -50,7 +50,7 @@ impl Owners {
         if let Some(why) = may_not_own(&self.roles, &person, kind) {
             return Err(Error::refused(Refusal::IneligibleTarget, why));
         }
-        self.checked.insert(key, ());
+        self.checked.insert(key);
         Ok(())
     }
 }

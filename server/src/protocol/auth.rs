@@ -91,9 +91,7 @@ pub async fn authorize(
     if !tenant::verify(&record, secret) || record.revoked {
         return Err(ScimError::unauthorized("the bearer token is not valid"));
     }
-    // `admin` may do everything `reassign` allows.
-    let granted = record.scopes.contains(&scope) || (scope == Scope::Reassign && record.scopes.contains(&Scope::Admin));
-    if !granted {
+    if !record.scopes.iter().any(|held| held.grants(scope)) {
         return Err(ScimError::new(
             StatusCode::FORBIDDEN,
             None,

@@ -48,15 +48,6 @@ impl Spec {
         Self { strategy: UNASSIGNED.into(), targets: Vec::new(), group: None }
     }
 
-    /// Round robin over one person.
-    pub fn to(person: &str) -> Self {
-        Self {
-            strategy: "round_robin".into(),
-            targets: vec![TargetSpec { id: person.to_owned(), count: 0 }],
-            group: None,
-        }
-    }
-
     /// Checks the shape (not the people): a known strategy, targets or a group.
     pub fn check(&self) -> Result<()> {
         if self.strategy == UNASSIGNED {
@@ -284,7 +275,7 @@ pub struct NotUndone {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UndoOutcome {
     pub restored: u64,

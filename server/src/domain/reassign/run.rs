@@ -91,13 +91,9 @@ async fn allocate(tx: &mut dyn PeopleTx, leaver: &str, kind: Kind, r: &Resolved)
     })
 }
 
-async fn live(tx: &mut dyn PeopleTx, id: &str) -> Result<Person> {
-    ops::load(tx, id).await
-}
-
 /// What `plan` would do to `leaver`'s work, changing nothing.
 pub async fn preview(tx: &mut dyn PeopleTx, leaver: &str, plan: &PlanSpec) -> Result<Outcome> {
-    let person = live(tx, leaver).await?;
+    let person = ops::load(tx, leaver).await?;
     let resolved = resolve_plan(tx, &person.id, plan).await?;
     let mut kinds = Vec::new();
     for (kind, r) in &resolved {
@@ -189,7 +185,7 @@ async fn supersede_pending(tx: &mut dyn PeopleTx, ctx: &Ctx, person: &str) -> Re
 /// the plan, in the caller's one transaction. A repeat for someone whose work is all
 /// accounted for moves nothing and answers the job that did it.
 pub async fn process(tx: &mut dyn PeopleTx, ctx: &Ctx, leaver: &str, request: &Request) -> Result<Job> {
-    let person = live(tx, leaver).await?;
+    let person = ops::load(tx, leaver).await?;
     let resolved = resolve_plan(tx, &person.id, &request.plan).await?;
     supersede_pending(tx, ctx, &person.id).await?;
     let is_live = matches!(person.state, State::Invited | State::Active);
@@ -307,7 +303,7 @@ pub async fn run_job(tx: &mut dyn PeopleTx, ctx: &Ctx, id: &str) -> Result<Optio
     // Whoever deprovisioned the person is who the audit log names.
     let ctx = &Ctx { actor: Actor(job.actor.clone()), ..ctx.clone() };
     let policy: Policy = serde_json::from_value(job.plan.clone()).map_err(|e| Error::Storage(Box::new(e)))?;
-    let leaver = live(tx, &job.person).await?;
+    let leaver = ops::load(tx, &job.person).await?;
     let roles = Roles::load(tx).await?;
     let mut resolved = Vec::new();
     for kind in Kind::REASSIGNED {

@@ -12,7 +12,7 @@ use crate::domain::reassign::{Job, JobQuery, JobState};
 use crate::domain::{Error, Result};
 use crate::storage::db_error;
 
-use super::query::{opt_time, req_text, req_time, Sql};
+use super::query::{lease_claim, opt_time, req_text, req_time, Sql};
 use super::tx::SqlTx;
 use super::Backend;
 
@@ -126,18 +126,16 @@ pub async fn claim<D: Backend>(
     limit: u32,
 ) -> Result<Vec<(String, String)>> {
     let mut conn = pool.acquire().await.map_err(db_error)?;
-    let rows = Sql::<D>::new("UPDATE reassignments SET locked_until = ")
-        .time(now + lease)
-        .sql(
-            ", attempts = attempts + 1 WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM reassignments \
-             WHERE state = 'pending' AND (locked_until IS NULL OR locked_until <= ",
-        )
-        .time(now)
-        .sql(") ORDER BY created_at, id LIMIT ")
-        .int(i64::from(limit))
-        .sql(D::SKIP_LOCKED)
-        .sql(") RETURNING tenant_id, id")
-        .rows(&mut conn)
-        .await?;
+    let rows = lease_claim::<D>(
+        "reassignments",
+        |s| s.sql("state = 'pending'"),
+        "created_at, id",
+        "tenant_id, id",
+        now,
+        lease,
+        limit,
+    )
+    .rows(&mut conn)
+    .await?;
     rows.iter().map(|r| Ok((req_text::<D>(r, 0)?, req_text::<D>(r, 1)?))).collect()
 }

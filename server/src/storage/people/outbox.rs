@@ -10,7 +10,7 @@ use crate::domain::notify::{OutboxMessage, OutboxQuery};
 use crate::domain::Result;
 use crate::storage::db_error;
 
-use super::query::{opt_time, req_text, req_time, Sql};
+use super::query::{lease_claim, opt_time, req_text, req_time, Sql};
 use super::tx::SqlTx;
 use super::Backend;
 
@@ -80,18 +80,17 @@ pub async fn claim<D: Backend>(
     limit: u32,
 ) -> Result<Vec<OutboxMessage>> {
     let mut conn = pool.acquire().await.map_err(db_error)?;
-    let rows = Sql::<D>::new("UPDATE outbox SET locked_until = ")
-        .time(now + lease)
-        .sql(", attempts = attempts + 1 WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ")
-        .time(now)
-        .sql(" AND (locked_until IS NULL OR locked_until <= ")
-        .time(now)
-        .sql(") ORDER BY next_attempt_at, id LIMIT ")
-        .int(i64::from(limit))
-        .sql(D::SKIP_LOCKED)
-        .sql(&format!(") RETURNING {COLUMNS}"))
-        .rows(&mut conn)
-        .await?;
+    let rows = lease_claim::<D>(
+        "outbox",
+        |s| s.sql("sent_at IS NULL AND next_attempt_at <= ").time(now),
+        "next_attempt_at, id",
+        COLUMNS,
+        now,
+        lease,
+        limit,
+    )
+    .rows(&mut conn)
+    .await?;
     rows.iter().map(decode::<D>).collect()
 }
 

@@ -2,7 +2,7 @@
 //! always bound. It reads like the SQL it makes: `Sql::new("… WHERE id = ").text(id)`.
 
 use sqlx::QueryBuilder;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::domain::Result;
 use crate::storage::timefmt;
@@ -112,4 +112,30 @@ pub fn count<D: Backend>(rows: &[<D as sqlx::Database>::Row]) -> Result<u64> {
 /// A count or position as the integer SQL binds.
 pub fn int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The lease claim every background queue uses (the outbox, reassignment jobs): up to
+/// `limit` due rows of `table` not held by a live lease get `locked_until = now + lease` and
+/// one more attempt, in one statement that on PostgreSQL skips rows another replica is
+/// claiming. `due` adds the queue's own condition after `WHERE`; `returning` names the columns
+/// answered.
+pub fn lease_claim<'a, D: Backend>(
+    table: &str,
+    due: impl FnOnce(Sql<'a, D>) -> Sql<'a, D>,
+    order: &str,
+    returning: &str,
+    now: OffsetDateTime,
+    lease: Duration,
+    limit: u32,
+) -> Sql<'a, D> {
+    let head = Sql::<D>::new(&format!("UPDATE {table} SET locked_until = "))
+        .time(now + lease)
+        .sql(&format!(", attempts = attempts + 1 WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM {table} WHERE "));
+    due(head)
+        .sql(" AND (locked_until IS NULL OR locked_until <= ")
+        .time(now)
+        .sql(&format!(") ORDER BY {order} LIMIT "))
+        .int(i64::from(limit))
+        .sql(D::SKIP_LOCKED)
+        .sql(&format!(") RETURNING {returning}"))
 }
