@@ -5,12 +5,12 @@
 //! then another worker, or the same server restarted, runs it.
 
 use serde_json::Value;
-use sqlx::Pool;
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::reassign::{Job, JobQuery, JobState};
 use crate::domain::{Error, Result};
-use crate::storage::db_error;
+
+use super::exec::{Conn, Row};
 
 use super::query::{lease_claim, opt_time, req_text, req_time, Sql};
 use super::tx::SqlTx;
@@ -23,7 +23,7 @@ fn json(text: Option<String>) -> Result<Option<Value>> {
     text.map(|t| serde_json::from_str(&t).map_err(|e| Error::Storage(Box::new(e)))).transpose()
 }
 
-fn decode<D: Backend>(r: &<D as sqlx::Database>::Row) -> Result<Job> {
+fn decode<D: Backend>(r: &Row) -> Result<Job> {
     Ok(Job {
         id: req_text::<D>(r, 0)?,
         person: req_text::<D>(r, 1)?,
@@ -120,12 +120,11 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, q: &JobQuery) -> Result<Vec<Job
 }
 
 pub async fn claim<D: Backend>(
-    pool: &Pool<D>,
+    conn: &mut dyn Conn,
     now: OffsetDateTime,
     lease: Duration,
     limit: u32,
 ) -> Result<Vec<(String, String)>> {
-    let mut conn = pool.acquire().await.map_err(db_error)?;
     let rows = lease_claim::<D>(
         "reassignments",
         |s| s.sql("state = 'pending'"),
@@ -135,7 +134,7 @@ pub async fn claim<D: Backend>(
         lease,
         limit,
     )
-    .rows(&mut conn)
+    .rows(conn)
     .await?;
     rows.iter().map(|r| Ok((req_text::<D>(r, 0)?, req_text::<D>(r, 1)?))).collect()
 }

@@ -7,8 +7,12 @@
 //! PostgreSQL that is `SELECT … FOR UPDATE`, so two replicas inviting into the same tenant
 //! take turns and the seat count each one reads is the one it commits against; SQLite
 //! has one writer connection, which serialises writers by itself.
+//!
+//! The statements reach the database through [`exec::Connector`]: on SQLite the rusqlite
+//! engine (its group-committing writer, its pooled readers), on PostgreSQL sqlx.
 
 mod backend;
+pub mod exec;
 mod jobs;
 mod moves;
 mod outbox;
@@ -18,8 +22,9 @@ mod rows;
 mod tx;
 mod work;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use sqlx::Pool;
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::notify::OutboxMessage;
@@ -33,56 +38,55 @@ use query::Sql;
 pub(crate) use rows::archived_match_sql;
 use tx::SqlTx;
 
-/// The lifecycle store on one database: writes on `writer`, snapshot reads on `reader`
-/// (the same pool on PostgreSQL).
+/// The lifecycle store on one database, written in the SQL of `D`.
 pub struct PeopleSql<D: Backend> {
-    writer: Pool<D>,
-    reader: Pool<D>,
+    conns: Arc<dyn exec::Connector>,
+    _dialect: std::marker::PhantomData<fn() -> D>,
 }
 
 impl<D: Backend> PeopleSql<D> {
-    pub fn new(writer: Pool<D>, reader: Pool<D>) -> Self {
-        Self { writer, reader }
+    pub fn new(conns: Arc<dyn exec::Connector>) -> Self {
+        Self { conns, _dialect: std::marker::PhantomData }
     }
 }
 
 #[async_trait]
 impl<D: Backend> PeopleStore for PeopleSql<D> {
     async fn begin(&self, tenant: &TenantId) -> Result<Box<dyn PeopleTx>> {
-        let mut tx = SqlTx::<D>::begin(&self.writer, tenant, false).await?;
+        let mut tx = SqlTx::<D>::new(self.conns.write().await?, tenant);
         tx.lock_tenant().await?;
         Ok(Box::new(tx))
     }
 
     async fn read(&self, tenant: &TenantId) -> Result<Box<dyn PeopleTx>> {
-        // The settings row and built-in roles are made on first use, by a writer.
-        let mut tx = SqlTx::<D>::begin(&self.reader, tenant, true).await?;
-        if !tx.settings_exist_read().await? {
-            drop(tx);
-            let mut w = SqlTx::<D>::begin(&self.writer, tenant, false).await?;
-            w.lock_tenant().await?;
-            Box::new(w).commit_boxed().await?;
-            return Ok(Box::new(SqlTx::<D>::begin(&self.reader, tenant, true).await?));
-        }
-        Ok(Box::new(tx))
+        // A tenant nobody wrote to yet has no settings row nor roles: reads answer the
+        // defaults (see `SqlTx::settings` and `SqlTx::roles`), the first writer makes them.
+        Ok(Box::new(SqlTx::<D>::new(self.conns.read().await?, tenant)))
     }
 
     async fn tenant_name(&self, tenant: &TenantId) -> Result<Option<String>> {
-        let mut conn = self.reader.acquire().await.map_err(crate::storage::db_error)?;
-        let rows = Sql::<D>::new("SELECT name FROM tenants WHERE id = ").text(&tenant.0).rows(&mut conn).await?;
+        let mut conn = self.conns.read().await?;
+        let rows = Sql::<D>::new("SELECT name FROM tenants WHERE id = ").text(&tenant.0).rows(conn.as_mut()).await?;
         rows.first().map(|r| D::text(r, 0)).transpose().map(Option::flatten)
     }
 
     async fn claim_outbox(&self, now: OffsetDateTime, lease: Duration, limit: u32) -> Result<Vec<OutboxMessage>> {
-        outbox::claim::<D>(&self.writer, now, lease, limit).await
+        let mut conn = self.conns.write().await?;
+        let claimed = outbox::claim::<D>(conn.as_mut(), now, lease, limit).await?;
+        conn.commit().await?;
+        Ok(claimed)
     }
 
     async fn outbox_sent(&self, tenant: &str, id: &str, at: OffsetDateTime) -> Result<()> {
-        outbox::sent::<D>(&self.writer, tenant, id, at).await
+        let mut conn = self.conns.write().await?;
+        outbox::sent::<D>(conn.as_mut(), tenant, id, at).await?;
+        conn.commit().await
     }
 
     async fn outbox_failed(&self, tenant: &str, id: &str, error: &str, retry_at: OffsetDateTime) -> Result<()> {
-        outbox::failed::<D>(&self.writer, tenant, id, error, retry_at).await
+        let mut conn = self.conns.write().await?;
+        outbox::failed::<D>(conn.as_mut(), tenant, id, error, retry_at).await?;
+        conn.commit().await
     }
 
     async fn claim_reassignments(
@@ -91,6 +95,9 @@ impl<D: Backend> PeopleStore for PeopleSql<D> {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<(String, String)>> {
-        jobs::claim::<D>(&self.writer, now, lease, limit).await
+        let mut conn = self.conns.write().await?;
+        let claimed = jobs::claim::<D>(conn.as_mut(), now, lease, limit).await?;
+        conn.commit().await?;
+        Ok(claimed)
     }
 }

@@ -3,12 +3,12 @@
 //! statement that on PostgreSQL skips rows another replica is claiming (`SKIP LOCKED`).
 //! A worker that dies mid-delivery only delays its messages until the lease runs out.
 
-use sqlx::Pool;
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::notify::{OutboxMessage, OutboxQuery};
 use crate::domain::Result;
-use crate::storage::db_error;
+
+use super::exec::{Conn, Row};
 
 use super::query::{lease_claim, opt_time, req_text, req_time, Sql};
 use super::tx::SqlTx;
@@ -17,7 +17,7 @@ use super::Backend;
 const COLUMNS: &str = "tenant_id, id, user_id, kind, recipient, subject, body, created_at, attempts, next_attempt_at, \
                        sent_at, last_error";
 
-fn decode<D: Backend>(r: &<D as sqlx::Database>::Row) -> Result<OutboxMessage> {
+fn decode<D: Backend>(r: &Row) -> Result<OutboxMessage> {
     Ok(OutboxMessage {
         tenant: req_text::<D>(r, 0)?,
         id: req_text::<D>(r, 1)?,
@@ -74,12 +74,11 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, q: &OutboxQuery) -> Result<Vec<
 }
 
 pub async fn claim<D: Backend>(
-    pool: &Pool<D>,
+    conn: &mut dyn Conn,
     now: OffsetDateTime,
     lease: Duration,
     limit: u32,
 ) -> Result<Vec<OutboxMessage>> {
-    let mut conn = pool.acquire().await.map_err(db_error)?;
     let rows = lease_claim::<D>(
         "outbox",
         |s| s.sql("sent_at IS NULL AND next_attempt_at <= ").time(now),
@@ -89,32 +88,30 @@ pub async fn claim<D: Backend>(
         lease,
         limit,
     )
-    .rows(&mut conn)
+    .rows(conn)
     .await?;
     rows.iter().map(decode::<D>).collect()
 }
 
-pub async fn sent<D: Backend>(pool: &Pool<D>, tenant: &str, id: &str, at: OffsetDateTime) -> Result<()> {
-    let mut conn = pool.acquire().await.map_err(db_error)?;
+pub async fn sent<D: Backend>(conn: &mut dyn Conn, tenant: &str, id: &str, at: OffsetDateTime) -> Result<()> {
     Sql::<D>::new("UPDATE outbox SET sent_at = ")
         .time(at)
         .sql(", locked_until = NULL, last_error = NULL WHERE tenant_id = ")
         .text(tenant)
         .sql(" AND id = ")
         .text(id)
-        .run(&mut conn)
+        .run(conn)
         .await?;
     Ok(())
 }
 
 pub async fn failed<D: Backend>(
-    pool: &Pool<D>,
+    conn: &mut dyn Conn,
     tenant: &str,
     id: &str,
     error: &str,
     retry_at: OffsetDateTime,
 ) -> Result<()> {
-    let mut conn = pool.acquire().await.map_err(db_error)?;
     Sql::<D>::new("UPDATE outbox SET locked_until = NULL, next_attempt_at = ")
         .time(retry_at)
         .sql(", last_error = ")
@@ -123,7 +120,7 @@ pub async fn failed<D: Backend>(
         .text(tenant)
         .sql(" AND id = ")
         .text(id)
-        .run(&mut conn)
+        .run(conn)
         .await?;
     Ok(())
 }

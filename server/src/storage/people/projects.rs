@@ -68,7 +68,7 @@ pub async fn grants<D: Backend>(
     project: Option<&str>,
 ) -> Result<Vec<Grant>> {
     let t = tx.tenant.clone();
-    let scope = |q: Sql<'static, D>, user_col: &str, project_col: &str| {
+    let scope = |q: Sql<D>, user_col: &str, project_col: &str| {
         let q = match people {
             Some(ids) => q.sql(&format!(" AND {user_col} IN ")).list(ids),
             None => q,

@@ -1,46 +1,57 @@
-//! A small statement builder over `QueryBuilder`: SQL text is pushed as written, values are
-//! always bound. It reads like the SQL it makes: `Sql::new("… WHERE id = ").text(id)`.
+//! A small statement builder: SQL text is pushed as written, values are always bound. It
+//! reads like the SQL it makes: `Sql::new("… WHERE id = ").text(id)`.
 
-use sqlx::QueryBuilder;
+use std::fmt::Write as _;
+use std::marker::PhantomData;
+
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::Result;
 use crate::storage::timefmt;
 
+use super::exec::{Arg, Conn, Row, Stmt};
 use super::Backend;
 
-pub struct Sql<'a, D: Backend> {
-    qb: QueryBuilder<'a, D>,
+pub struct Sql<D: Backend> {
+    sql: String,
+    args: Vec<Arg>,
+    _dialect: PhantomData<fn() -> D>,
 }
 
-impl<'a, D: Backend> Sql<'a, D> {
+impl<D: Backend> Sql<D> {
     pub fn new(sql: &str) -> Self {
-        Self { qb: D::builder(sql.to_owned()) }
+        Self { sql: sql.to_owned(), args: Vec::new(), _dialect: PhantomData }
     }
 
     pub fn sql(mut self, sql: &str) -> Self {
-        self.qb.push(sql);
+        self.sql.push_str(sql);
         self
     }
 
-    pub fn text(mut self, value: impl Into<String>) -> Self {
-        D::bind_text(&mut self.qb, value.into());
+    fn bind(mut self, arg: Arg) -> Self {
+        self.args.push(arg);
+        if D::NUMBERED_PARAMS {
+            let _ = write!(self.sql, "${}", self.args.len());
+        } else {
+            self.sql.push('?');
+        }
         self
     }
 
-    pub fn opt_text(mut self, value: Option<impl Into<String>>) -> Self {
-        D::bind_opt_text(&mut self.qb, value.map(Into::into));
-        self
+    pub fn text(self, value: impl Into<String>) -> Self {
+        self.bind(Arg::Text(Some(value.into())))
     }
 
-    pub fn int(mut self, value: i64) -> Self {
-        D::bind_int(&mut self.qb, value);
-        self
+    pub fn opt_text(self, value: Option<impl Into<String>>) -> Self {
+        self.bind(Arg::Text(value.map(Into::into)))
     }
 
-    pub fn opt_int(mut self, value: Option<i64>) -> Self {
-        D::bind_opt_int(&mut self.qb, value);
-        self
+    pub fn int(self, value: i64) -> Self {
+        self.bind(Arg::Int(Some(value)))
+    }
+
+    pub fn opt_int(self, value: Option<i64>) -> Self {
+        self.bind(Arg::Int(value))
     }
 
     pub fn flag(self, value: bool) -> Self {
@@ -48,9 +59,8 @@ impl<'a, D: Backend> Sql<'a, D> {
     }
 
     /// A boolean column of the SCIM core tables (INTEGER in SQLite, BOOLEAN in PostgreSQL).
-    pub fn boolean(mut self, value: bool) -> Self {
-        D::bind_bool(&mut self.qb, value);
-        self
+    pub fn boolean(self, value: bool) -> Self {
+        self.bind(Arg::Bool(value))
     }
 
     pub fn time(self, t: OffsetDateTime) -> Self {
@@ -64,47 +74,49 @@ impl<'a, D: Backend> Sql<'a, D> {
     /// `(v1, v2, …)` of bound texts; `(NULL)` when empty, which matches nothing.
     pub fn list(mut self, values: &[String]) -> Self {
         if values.is_empty() {
-            self.qb.push("(NULL)");
+            self.sql.push_str("(NULL)");
             return self;
         }
-        self.qb.push("(");
+        self.sql.push('(');
         for (i, v) in values.iter().enumerate() {
             if i > 0 {
-                self.qb.push(", ");
+                self.sql.push_str(", ");
             }
-            D::bind_text(&mut self.qb, v.clone());
+            self = self.text(v.clone());
         }
-        self.qb.push(")");
+        self.sql.push(')');
         self
     }
 
-    pub async fn run(mut self, conn: &mut <D as sqlx::Database>::Connection) -> Result<u64> {
-        D::run(conn, &mut self.qb).await
+    /// The statement as built (its text and values).
+    pub fn build(self) -> Stmt {
+        Stmt { sql: self.sql, args: self.args }
     }
 
-    pub async fn rows(
-        mut self,
-        conn: &mut <D as sqlx::Database>::Connection,
-    ) -> Result<Vec<<D as sqlx::Database>::Row>> {
-        D::rows(conn, &mut self.qb).await
+    pub async fn run(self, conn: &mut dyn Conn) -> Result<u64> {
+        conn.run(self.build()).await
+    }
+
+    pub async fn rows(self, conn: &mut dyn Conn) -> Result<Vec<Row>> {
+        conn.rows(self.build()).await
     }
 }
 
 /// Reads a required text column.
-pub fn req_text<D: Backend>(row: &<D as sqlx::Database>::Row, i: usize) -> Result<String> {
+pub fn req_text<D: Backend>(row: &Row, i: usize) -> Result<String> {
     D::text(row, i)?.ok_or_else(|| crate::domain::Error::Storage(format!("column {i} is NULL").into()))
 }
 
-pub fn opt_time<D: Backend>(row: &<D as sqlx::Database>::Row, i: usize) -> Result<Option<OffsetDateTime>> {
+pub fn opt_time<D: Backend>(row: &Row, i: usize) -> Result<Option<OffsetDateTime>> {
     Ok(D::text(row, i)?.as_deref().and_then(timefmt::parse))
 }
 
-pub fn req_time<D: Backend>(row: &<D as sqlx::Database>::Row, i: usize) -> Result<OffsetDateTime> {
+pub fn req_time<D: Backend>(row: &Row, i: usize) -> Result<OffsetDateTime> {
     opt_time::<D>(row, i)?.ok_or_else(|| crate::domain::Error::Storage(format!("column {i} is not a time").into()))
 }
 
 /// The first column of the first row as a count (`SELECT count(*) …`).
-pub fn count<D: Backend>(rows: &[<D as sqlx::Database>::Row]) -> Result<u64> {
+pub fn count<D: Backend>(rows: &[Row]) -> Result<u64> {
     let n = rows.first().map(|r| D::int(r, 0)).transpose()?.flatten().unwrap_or(0);
     Ok(u64::try_from(n).unwrap_or(0))
 }
@@ -119,15 +131,15 @@ pub fn int(n: u64) -> i64 {
 /// one more attempt, in one statement that on PostgreSQL skips rows another replica is
 /// claiming. `due` adds the queue's own condition after `WHERE`; `returning` names the columns
 /// answered.
-pub fn lease_claim<'a, D: Backend>(
+pub fn lease_claim<D: Backend>(
     table: &str,
-    due: impl FnOnce(Sql<'a, D>) -> Sql<'a, D>,
+    due: impl FnOnce(Sql<D>) -> Sql<D>,
     order: &str,
     returning: &str,
     now: OffsetDateTime,
     lease: Duration,
     limit: u32,
-) -> Sql<'a, D> {
+) -> Sql<D> {
     let head = Sql::<D>::new(&format!("UPDATE {table} SET locked_until = "))
         .time(now + lease)
         .sql(&format!(", attempts = attempts + 1 WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM {table} WHERE "));

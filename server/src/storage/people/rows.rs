@@ -32,7 +32,7 @@ fn select() -> String {
     )
 }
 
-fn decode<D: Backend>(r: &<D as sqlx::Database>::Row) -> Result<Person> {
+fn decode<D: Backend>(r: &super::exec::Row) -> Result<Person> {
     let bad = |w: &str| Error::Storage(format!("unreadable {w}").into());
     let data = match serde_json::from_str(&req_text::<D>(r, 1)?) {
         Ok(Value::Object(map)) => map,
@@ -80,7 +80,7 @@ async fn with_permissions<D: Backend>(tx: &mut SqlTx<D>, mut people: Vec<Person>
     Ok(people)
 }
 
-async fn fetch<D: Backend>(tx: &mut SqlTx<D>, q: Sql<'_, D>) -> Result<Vec<Person>> {
+async fn fetch<D: Backend>(tx: &mut SqlTx<D>, q: Sql<D>) -> Result<Vec<Person>> {
     let rows = q.rows(tx.conn()).await?;
     let people = rows.iter().map(decode::<D>).collect::<Result<Vec<_>>>()?;
     with_permissions(tx, people).await
@@ -105,7 +105,7 @@ fn states_in(states: &[State]) -> Vec<String> {
 }
 
 pub async fn list<D: Backend>(tx: &mut SqlTx<D>, query: &PeopleQuery) -> Result<(u64, Vec<Person>)> {
-    let filter = |mut q: Sql<'static, D>, tenant: String| {
+    let filter = |mut q: Sql<D>, tenant: String| {
         q = q.text(tenant.clone());
         if let Some(ids) = &query.ids {
             q = q.sql(" AND u.id IN ").list(ids);
@@ -206,12 +206,12 @@ pub async fn archived_match<D: Backend>(
 /// The archived person with this userName or externalId, latest first: two index lookups
 /// (users_archived_*), since SQLite would answer an OR by scanning the tenant. `prefix`
 /// lets a test ask for the plan of this very statement.
-pub fn archived_match_sql<'a, D: Backend>(
+pub fn archived_match_sql<D: Backend>(
     prefix: &str,
     tenant: &str,
     user_name: &str,
     external_id: Option<&str>,
-) -> Sql<'a, D> {
+) -> Sql<D> {
     let mut q = Sql::<D>::new(&format!("{prefix}SELECT id FROM (SELECT id, updated_at FROM users WHERE tenant_id = "))
         .text(tenant)
         .sql(" AND state = 'deleted' AND user_name_lower = ")
@@ -441,7 +441,7 @@ pub async fn save<D: Backend>(tx: &mut SqlTx<D>, p: &Person, now: OffsetDateTime
     Ok(saved)
 }
 
-async fn count<D: Backend>(tx: &mut SqlTx<D>, q: Sql<'_, D>) -> Result<u64> {
+async fn count<D: Backend>(tx: &mut SqlTx<D>, q: Sql<D>) -> Result<u64> {
     let rows = q.rows(tx.conn()).await?;
     let n = rows.first().map(|r| D::int(r, 0)).transpose()?.flatten().unwrap_or(0);
     Ok(u64::try_from(n).unwrap_or(0))

@@ -3,7 +3,6 @@
 
 use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::{Pool, Transaction};
 use time::OffsetDateTime;
 
 use crate::domain::audit::{AuditEntry, AuditQuery};
@@ -17,42 +16,28 @@ use crate::domain::roles::{builtin_roles, Role};
 use crate::domain::secret::{LinkPurpose, LinkRecord};
 use crate::domain::settings::{Deactivation, TenantSettings};
 use crate::domain::{Error, Result};
-use crate::storage::db_error;
 
+use super::exec::Conn;
 use super::query::{opt_time, req_text, req_time, Sql};
 use super::{outbox, projects, rows as people, Backend};
 
 pub struct SqlTx<D: Backend> {
-    pub(super) tx: Transaction<'static, D>,
+    tx: Box<dyn Conn>,
     pub(super) tenant: String,
     /// Read once per transaction: a use case asks for them several times, and a write
     /// transaction holds the tenant's lock, so they cannot change under it.
     settings: Option<TenantSettings>,
     roles: Option<Vec<Role>>,
+    _dialect: std::marker::PhantomData<fn() -> D>,
 }
 
 impl<D: Backend> SqlTx<D> {
-    pub async fn begin(pool: &Pool<D>, tenant: &TenantId, read: bool) -> Result<Self> {
-        let tx = if read {
-            let mut tx = pool.begin().await.map_err(db_error)?;
-            D::begin_read(&mut tx).await?;
-            tx
-        } else {
-            D::begin_write(pool).await?
-        };
-        Ok(Self { tx, tenant: tenant.0.clone(), settings: None, roles: None })
+    pub fn new(tx: Box<dyn Conn>, tenant: &TenantId) -> Self {
+        Self { tx, tenant: tenant.0.clone(), settings: None, roles: None, _dialect: std::marker::PhantomData }
     }
 
-    pub(super) fn conn(&mut self) -> &mut <D as sqlx::Database>::Connection {
-        &mut self.tx
-    }
-
-    pub async fn settings_exist_read(&mut self) -> Result<bool> {
-        let rows = Sql::<D>::new("SELECT 1 FROM tenant_settings WHERE tenant_id = ")
-            .text(self.tenant.clone())
-            .rows(self.conn())
-            .await?;
-        Ok(!rows.is_empty())
+    pub(super) fn conn(&mut self) -> &mut dyn Conn {
+        self.tx.as_mut()
     }
 
     /// Locks the tenant's settings row (reading it), creating it and the built-in roles on
@@ -173,7 +158,8 @@ impl<D: Backend> SqlTx<D> {
             });
         }
         if roles.is_empty() {
-            return Ok(roles);
+            // Nobody wrote to this tenant yet: its first writer will store these.
+            return Ok(builtin_roles().into_iter().filter(|r| name.is_none_or(|n| n == r.name)).collect());
         }
         let names: Vec<String> = roles.iter().map(|r| r.name.clone()).collect();
         let rows = Sql::<D>::new("SELECT role, permission, kind FROM role_permissions WHERE tenant_id = ")
@@ -197,7 +183,7 @@ impl<D: Backend> SqlTx<D> {
     }
 
     pub async fn commit_boxed(self: Box<Self>) -> Result<()> {
-        self.tx.commit().await.map_err(db_error)
+        self.tx.commit().await
     }
 }
 

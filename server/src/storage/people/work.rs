@@ -20,7 +20,7 @@ const INSERT_CHUNK: usize = 500;
 /// The records that move when their owner leaves: not archived, not a completed task.
 pub(super) const OPEN: &str = " AND archived = 0 AND (status IS NULL OR status <> 'completed')";
 
-fn decode<D: Backend>(r: &<D as sqlx::Database>::Row) -> Result<WorkRecord> {
+fn decode<D: Backend>(r: &super::exec::Row) -> Result<WorkRecord> {
     Ok(WorkRecord {
         id: req_text::<D>(r, 0)?,
         kind: Kind::parse(&req_text::<D>(r, 1)?)?,

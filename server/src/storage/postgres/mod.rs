@@ -4,6 +4,7 @@
 //! `FOR SHARE`, so concurrent requests through different replicas serialise on the rows
 //! they touch and never lose each other's writes.
 
+mod conns;
 mod relations;
 mod resources;
 
@@ -51,7 +52,7 @@ impl PgStore {
             .await
             .map_err(db_error)?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await.map_err(|e| Error::Storage(Box::new(e)))?;
-        let people = crate::storage::people::PeopleSql::new(pool.clone(), pool.clone());
+        let people = crate::storage::people::PeopleSql::new(std::sync::Arc::new(conns::PoolConns(pool.clone())));
         // Replicas starting together race to make the key; the first insert wins and every
         // replica reads that one.
         sqlx::query(

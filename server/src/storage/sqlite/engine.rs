@@ -1,6 +1,6 @@
-//! The SQLite engine under the resource hot paths: one writer thread that commits
-//! concurrent writes together (group commit), and a few reader threads, each owning a
-//! rusqlite connection with its prepared statements cached.
+//! The SQLite engine under every hot path: one writer connection that commits concurrent
+//! writes together (group commit), and reader connections with their prepared statements
+//! cached.
 //!
 //! Why not sqlx here: its SQLite driver sends every statement over a channel to a worker
 //! thread and back, 70-110 µs a statement on this kind of machine, and one transaction per
@@ -9,26 +9,24 @@
 //! drivers share one SQLite library and one database file; sqlx keeps the migrations, the
 //! tokens and tenants, and the dynamic list queries built with `QueryBuilder`.
 //!
-//! A write is a closure run on the writer's connection inside a transaction. The writer
-//! takes every job queued, opens one transaction, runs each job inside its own SAVEPOINT
-//! (a failing job is rolled back to it and fails alone), commits once, and only then
-//! answers every job: an acknowledged write is a committed write.
+//! Writes: a [`WriteTx`] holds the writer connection (an async mutex, taken in turn) inside
+//! the transaction that is open at that moment, in a SAVEPOINT of its own. Its statements
+//! run right there, on the caller's thread: each takes a few µs and none waits on anything
+//! but SQLite. [`WriteTx::commit`] releases the savepoint and hands the connection to the
+//! next writer without committing; the committer thread then takes its turn behind the
+//! writers already queued, commits everything they did in one transaction, and only then
+//! answers each of them: an acknowledged write is a committed write, and under load one
+//! commit covers many writes. A writer that fails, or is dropped, rolls back to its own
+//! savepoint and fails alone.
 //!
-//! A new write use case is one closure given to [`Engine::write`]: it gets the writer's
+//! A write use case is either a [`WriteTx`] (the lifecycle's statements through
+//! `storage::people`) or a closure given to [`Engine::write`]: it gets the writer's
 //! `&rusqlite::Connection`, already inside the transaction and its savepoint, does every read
 //! and write of the use case there (`conn.prepare_cached(SQL)` with `?` parameters; errors
 //! through [`sqlite_error`]), and returns `Ok(value)` to keep its changes or `Err` to undo
-//! them all. It must not begin, commit or roll back itself, and must not wait on anything
-//! outside the database (it holds up every write queued behind it): compute before, send
-//! mail after. `Err(Error::Uniqueness)` and the other domain errors travel back unchanged.
-//! For example, in `SqliteStore`:
-//!
-//! ```ignore
-//! async fn archive_user(&self, tenant: &TenantId, id: &str) -> Result<()> {
-//!     let (tenant, id) = (tenant.clone(), id.to_owned());
-//!     self.engine.write(move |conn| lifecycle::archive(conn, &tenant, &id, now())).await
-//! }
-//! ```
+//! them all. Neither may begin, commit or roll back itself, nor wait on anything outside the
+//! database while it holds the writer (every write queued behind it waits too): compute
+//! before, send mail after.
 
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -39,30 +37,37 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, OwnedMutexGuard};
 
 use crate::domain::{Error, Result};
 
-/// The most writes committed in one transaction: bounds how long the first of them waits.
-const MAX_BATCH: usize = 512;
 /// Statements kept prepared per connection (the hot paths use a few dozen).
 const STATEMENT_CACHE: usize = 128;
+/// Idle connections kept for read transactions; more are opened when needed, and closed
+/// when they come back to a full pool.
+const IDLE_READERS: usize = 8;
 
-/// Called once the batch a job ran in is committed (`true`) or rolled back (`false`).
-type Done = Box<dyn FnOnce(bool) + Send>;
-/// A write: runs on the writer's connection, says whether it succeeded and how to answer.
-type WriteJob = Box<dyn FnOnce(&Connection) -> (bool, Done) + Send>;
 type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 
 /// How often the checkpointer moves committed pages from the WAL into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
+/// The writer connection and the writes done in its open transaction, not committed yet.
+struct Writer {
+    conn: Connection,
+    /// Each released write's answer: `true` once its transaction is committed.
+    waiting: Vec<oneshot::Sender<bool>>,
+}
+
 pub struct Engine {
     /// Tells this engine's thread-local reader connections from another engine's.
     id: u64,
     path: PathBuf,
-    writer: mpsc::Sender<WriteJob>,
+    writer: Arc<tokio::sync::Mutex<Writer>>,
+    /// Wakes the committer: a transaction has writes waiting for their commit.
+    commit: mpsc::Sender<()>,
     readers: mpsc::Sender<ReadJob>,
+    idle: Arc<Mutex<Vec<Connection>>>,
     /// Dropped with the engine, which stops the checkpointer.
     _checkpointer: mpsc::Sender<()>,
 }
@@ -75,10 +80,12 @@ impl Engine {
         // stall of tens of milliseconds for every write queued behind it): the checkpointer
         // thread does, beside it, without blocking it.
         writer_conn.execute_batch("PRAGMA wal_autocheckpoint = 0;").map_err(sqlite_error)?;
-        let (writer, jobs) = mpsc::channel::<WriteJob>();
+        let writer = Arc::new(tokio::sync::Mutex::new(Writer { conn: writer_conn, waiting: Vec::new() }));
+        let (commit, signals) = mpsc::channel::<()>();
+        let committed = writer.clone();
         std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || write_loop(&writer_conn, &jobs))
+            .name("sqlite-commit".into())
+            .spawn(move || commit_loop(&committed, &signals))
             .map_err(|e| Error::Storage(Box::new(e)))?;
         let checkpoint_conn = open(path, false)?;
         let (checkpointer, stop) = mpsc::channel::<()>();
@@ -115,31 +122,54 @@ impl Engine {
                 .map_err(|e| Error::Storage(Box::new(e)))?;
         }
         let id = NEXT_ENGINE.fetch_add(1, Ordering::Relaxed);
-        Ok(Self { id, path: path.to_owned(), writer, readers: reader_tx, _checkpointer: checkpointer })
+        Ok(Self {
+            id,
+            path: path.to_owned(),
+            writer,
+            commit,
+            readers: reader_tx,
+            idle: Arc::new(Mutex::new(Vec::new())),
+            _checkpointer: checkpointer,
+        })
+    }
+
+    /// Takes the writer (in turn) inside the open transaction, in a savepoint of its own.
+    pub async fn begin_write(&self) -> Result<WriteTx> {
+        let writer = self.writer.clone().lock_owned().await;
+        if writer.conn.is_autocommit() {
+            // IMMEDIATE takes the write lock now: another process on the file (a CLI
+            // command) waits on busy_timeout instead of failing to upgrade a read lock.
+            writer.conn.execute_batch("BEGIN IMMEDIATE").map_err(sqlite_error)?;
+        }
+        if let Err(e) = writer.conn.execute_batch("SAVEPOINT w") {
+            end_if_idle(&writer);
+            return Err(sqlite_error(e));
+        }
+        Ok(WriteTx { writer: Some(writer), commit: self.commit.clone() })
     }
 
     /// Runs `f` in the writer's transaction (in a savepoint of its own) and answers its
     /// result once that transaction is committed. An error from `f` undoes only `f`'s changes.
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T>,
     {
-        let (tx, rx) = oneshot::channel::<Result<T>>();
-        let job: WriteJob = Box::new(move |conn| {
-            let result = f(conn);
-            let ok = result.is_ok();
-            let done: Done = Box::new(move |committed| {
-                let answer = match result {
-                    Ok(_) if !committed => Err(Error::Storage("the transaction could not be committed".into())),
-                    other => other,
-                };
-                let _ = tx.send(answer);
-            });
-            (ok, done)
-        });
-        self.writer.send(job).map_err(|_| stopped())?;
-        rx.await.map_err(|_| stopped())?
+        let tx = self.begin_write().await?;
+        let value = f(tx.conn())?;
+        tx.commit().await?;
+        Ok(value)
+    }
+
+    /// A read transaction on one snapshot, on a pooled reader connection of its own (kept
+    /// across awaits, unlike [`Engine::read_here`]'s).
+    pub fn begin_read(&self) -> Result<ReadTx> {
+        let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => open(&self.path, true)?,
+        };
+        conn.execute_batch("BEGIN").map_err(sqlite_error)?;
+        Ok(ReadTx { conn: Some(conn), idle: self.idle.clone() })
     }
 
     /// Runs `f` right here, on a read-only connection owned by the calling thread (the async
@@ -177,6 +207,117 @@ impl Engine {
             }))
             .map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
+    }
+}
+
+/// One write in the writer's open transaction (see the module's documentation).
+pub struct WriteTx {
+    writer: Option<OwnedMutexGuard<Writer>>,
+    commit: mpsc::Sender<()>,
+}
+
+impl WriteTx {
+    pub fn conn(&self) -> &Connection {
+        &self.writer.as_ref().expect("held until commit or drop").conn
+    }
+
+    /// Keeps this write's changes and answers once they are committed.
+    pub async fn commit(mut self) -> Result<()> {
+        let mut writer = self.writer.take().expect("held until commit or drop");
+        if let Err(e) = writer.conn.execute_batch("RELEASE w") {
+            rollback(&writer);
+            return Err(sqlite_error(e));
+        }
+        let (answer, committed) = oneshot::channel();
+        writer.waiting.push(answer);
+        if writer.waiting.len() == 1 {
+            // The first write of this transaction calls the committer, who queues for the
+            // writer behind everyone already waiting: their writes join this commit.
+            self.commit.send(()).map_err(|_| stopped())?;
+        }
+        drop(writer);
+        match committed.await {
+            Ok(true) => Ok(()),
+            _ => Err(Error::Storage("the transaction could not be committed".into())),
+        }
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if let Some(writer) = self.writer.take() {
+            rollback(&writer);
+        }
+    }
+}
+
+/// Undoes the current write's savepoint (the writes released before it stay).
+fn rollback(writer: &Writer) {
+    if let Err(e) = writer.conn.execute_batch("ROLLBACK TO w; RELEASE w") {
+        tracing::error!(error = %e, "cannot roll back a write's savepoint");
+    }
+    end_if_idle(writer);
+}
+
+/// Ends the open transaction when no released write waits for it, so that the write lock is
+/// not held by a transaction with nothing in it.
+fn end_if_idle(writer: &Writer) {
+    if writer.waiting.is_empty() && !writer.conn.is_autocommit() {
+        if let Err(e) = writer.conn.execute_batch("ROLLBACK") {
+            tracing::error!(error = %e, "cannot end an empty write transaction");
+        }
+    }
+}
+
+/// The committer: when called, waits its turn for the writer (behind the writes queued at
+/// that moment), commits, and answers every write of the transaction.
+fn commit_loop(writer: &tokio::sync::Mutex<Writer>, signals: &mpsc::Receiver<()>) {
+    while signals.recv().is_ok() {
+        let mut writer = writer.blocking_lock();
+        if writer.waiting.is_empty() {
+            continue;
+        }
+        // A failed statement may have ended the transaction by itself (SQLite does so on
+        // some I/O errors): then nothing of it is kept, and every write fails.
+        let committed = !writer.conn.is_autocommit()
+            && match writer.conn.execute_batch("COMMIT") {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot commit a write transaction");
+                    false
+                }
+            };
+        if !writer.conn.is_autocommit() {
+            let _ = writer.conn.execute_batch("ROLLBACK");
+        }
+        for answer in writer.waiting.drain(..) {
+            let _ = answer.send(committed);
+        }
+    }
+}
+
+/// A read transaction on a pooled connection; the connection goes back to the pool on drop.
+pub struct ReadTx {
+    conn: Option<Connection>,
+    idle: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl ReadTx {
+    pub fn conn(&self) -> &Connection {
+        self.conn.as_ref().expect("held until drop")
+    }
+}
+
+impl Drop for ReadTx {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
     }
 }
 
@@ -225,50 +366,6 @@ fn checkpoint(conn: &Connection, wal: &Path) {
 
 /// The WAL size past which the checkpointer empties it.
 const WAL_LIMIT: u64 = 64 * 1024 * 1024;
-
-/// The writer: batch what is queued, one transaction, a savepoint per job, commit, answer.
-fn write_loop(conn: &Connection, jobs: &mpsc::Receiver<WriteJob>) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-            tracing::error!(error = %e, "cannot begin a write transaction");
-            // Each job's sender is dropped unanswered: its caller gets a storage error.
-            continue;
-        }
-        let mut done = Vec::with_capacity(batch.len());
-        for job in batch {
-            if conn.execute_batch("SAVEPOINT job").is_err() {
-                continue;
-            }
-            let outcome = catch_unwind(AssertUnwindSafe(|| job(conn)));
-            let ok = matches!(outcome, Ok((true, _)));
-            let undo = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-            if let Err(e) = conn.execute_batch(undo) {
-                tracing::error!(error = %e, "cannot close a savepoint");
-            }
-            if let Ok((ok, answer)) = outcome {
-                done.push((ok, answer));
-            }
-        }
-        let committed = match conn.execute_batch("COMMIT") {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot commit a write transaction");
-                let _ = conn.execute_batch("ROLLBACK");
-                false
-            }
-        };
-        for (_, answer) in done {
-            answer(committed);
-        }
-    }
-}
 
 /// Maps a rusqlite error to the domain, as `storage::db_error` does for sqlx: unique
 /// violations are conflicts, the rest is internal and keeps its cause for the log.

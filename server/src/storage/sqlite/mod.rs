@@ -1,8 +1,10 @@
 //! The SQLite store: the embedded default, in WAL mode so readers run beside the writer.
-//! Resources go through the rusqlite [`engine`]: one writer thread committing concurrent
-//! writes together, and reader threads with prepared statements. sqlx keeps the migrations,
-//! tenants and tokens (one writer connection) and the dynamic list queries (a reader pool).
+//! Resources and the people lifecycle go through the rusqlite [`engine`]: one writer
+//! committing concurrent writes together, and readers with prepared statements. sqlx keeps
+//! the migrations, tenants and tokens (one writer connection) and the dynamic list queries
+//! (a reader pool).
 
+mod conns;
 pub mod engine;
 #[cfg(test)]
 mod engine_tests;
@@ -16,6 +18,7 @@ mod relations;
 mod resources;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -38,7 +41,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     people: crate::storage::people::PeopleSql<sqlx::Sqlite>,
-    engine: engine::Engine,
+    engine: Arc<engine::Engine>,
     cursor_key: Vec<u8>,
 }
 
@@ -65,9 +68,9 @@ impl SqliteStore {
             .connect_with(options.clone().read_only(true))
             .await
             .map_err(db_error)?;
-        let engine = engine::Engine::open(&engine::file_of(&options), ENGINE_READERS)?;
+        let engine = Arc::new(engine::Engine::open(&engine::file_of(&options), ENGINE_READERS)?);
         let cursor_key = cursor_key(&writer).await?;
-        let people = crate::storage::people::PeopleSql::new(writer.clone(), reader.clone());
+        let people = crate::storage::people::PeopleSql::new(Arc::new(conns::EngineConns(engine.clone())));
         Ok(Self { writer, reader, people, engine, cursor_key })
     }
 

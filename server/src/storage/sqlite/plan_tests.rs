@@ -110,9 +110,10 @@ async fn prepared_lookups_use_an_index() {
 async fn the_archived_lookup_before_a_create_uses_indexes() {
     let (store, _dir) = store().await;
     let sql = crate::storage::people::archived_match_sql::<Sqlite>("EXPLAIN QUERY PLAN ", "t", "ada", Some("E1"));
-    let mut conn = store.reader.acquire().await.expect("connection");
-    let rows = sql.rows(&mut conn).await.expect("explain");
-    let plan: Vec<String> = rows.iter().map(|r| r.get::<String, _>("detail")).collect();
+    let read = store.engine.begin_read().expect("read");
+    let rows = super::conns::rows(read.conn(), &sql.build()).expect("explain");
+    // EXPLAIN QUERY PLAN answers (id, parent, notused, detail).
+    let plan: Vec<String> = rows.iter().map(|r| r.text(3).expect("detail").unwrap_or_default()).collect();
     let plan = plan.join("\n");
     assert!(plan.contains("USING INDEX users_archived_user_name"), "{plan}");
     assert!(plan.contains("USING INDEX users_archived_external_id"), "{plan}");
