@@ -227,3 +227,52 @@ async fn the_group_extension_comes_back_when_declared_and_shows_bindings() {
     let r = app.get(&format!("/Groups/{id}")).await.expect(200).body;
     assert_eq!(r[gext], json!({"companyRole": "member"}));
 }
+
+/// One User read by id, by an equality lookup, in a page of the whole tenant, in a filtered
+/// page and by a search.
+async fn reads(app: &TestApp, id: &str) -> Vec<Value> {
+    vec![
+        app.get(&format!("/Users/{id}")).await.expect(200).body,
+        app.get("/Users?filter=userName%20eq%20%22gia%22").await.expect(200).body["Resources"][0].clone(),
+        app.get("/Users?count=10").await.expect(200).body["Resources"][0].clone(),
+        app.get("/Users?filter=userType%20eq%20%22Contractor%22").await.expect(200).body["Resources"][0].clone(),
+        app.post("/Users/.search", json!({"filter": "userName sw \"gi\""})).await.expect(200).body["Resources"][0]
+            .clone(),
+    ]
+}
+
+/// Every way of reading a User answers what the lifecycle says, read with the document: by
+/// id, an equality lookup, a page of the whole tenant, a filtered page and a search.
+#[tokio::test]
+async fn every_read_answers_the_role_in_force() {
+    let app = TestApp::new().await;
+    let mut body = user("gia");
+    body["roles"] = json!([{"value": "member", "primary": true}]);
+    body["userType"] = json!("Contractor");
+    body[EXT] = json!({"partner": true});
+    let id = app.post("/Users", body).await.expect(201).body["id"].as_str().unwrap().to_owned();
+    let primary = |u: &Value| {
+        u["roles"].as_array().and_then(|l| l.iter().find(|r| r["primary"] == true)).map(|r| r["value"].clone())
+    };
+    for u in reads(&app, &id).await {
+        assert_eq!(primary(&u), Some(json!("member")), "{u}");
+        assert_eq!(
+            (&u["active"], &u["userType"], &u[EXT]["partner"]),
+            (&json!(true), &json!("Contractor"), &json!(true))
+        );
+    }
+    // "Everyone in group Admins is admin": the group's role wins over the one set by hand.
+    let admins = app.group("Admins", &[&id]).await;
+    app.admin(Method::PUT, &format!("/group-bindings/{admins}"), Some(json!({"companyRole": "admin"})))
+        .await
+        .expect(200);
+    for u in reads(&app, &id).await {
+        assert_eq!(primary(&u), Some(json!("admin")), "{u}");
+    }
+    app.admin(Method::PUT, &format!("/group-bindings/{admins}"), Some(json!({}))).await.expect(200);
+    deactivate(&app, &id).await.expect(200);
+    for u in reads(&app, &id).await {
+        assert_eq!(primary(&u), Some(json!("member")), "{u}");
+        assert_eq!(u["active"], false, "a contact is inactive: {u}");
+    }
+}

@@ -237,6 +237,20 @@ mod tests {
     use super::*;
     use time::Duration;
 
+    #[test]
+    fn a_standing_reads_as_the_stores_select_it() {
+        let by_hand = Standing::parse("invited Contractor 1 member ").expect("parses");
+        assert_eq!(
+            by_hand,
+            Standing { state: State::Invited, user_type: UserType::Contractor, partner: true, role: "member".into() }
+        );
+        let by_group = Standing::parse("contact Employee 0 member admin").expect("parses");
+        assert_eq!((by_group.state, by_group.partner, by_group.role.as_str()), (State::Contact, false, "admin"));
+        for bad in ["", "active", "gone Employee 0 member ", "active Robot 0 member "] {
+            assert_eq!(Standing::parse(bad), None, "{bad:?}");
+        }
+    }
+
     const ACTIONS: [Action; 11] = [
         Action::Invite,
         Action::Provision,
@@ -338,5 +352,30 @@ mod tests {
             assert_eq!(UserType::parse(&t.as_str().to_uppercase()), Some(t));
         }
         assert_eq!(UserType::parse("Intern"), None);
+    }
+}
+
+/// What the lifecycle says of a User beside its document: what the mirrored SCIM attributes
+/// (`active`, `userType`, the primary `roles` value, the extension's `partner`) answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub state: State,
+    pub user_type: UserType,
+    pub partner: bool,
+    /// The company role in force (a group binding's, else the one set by hand).
+    pub role: String,
+}
+
+impl Standing {
+    /// Reads the text the stores select for it: `<state> <userType> <partner 0|1> <role set
+    /// by hand> [<role by group>]` (role names hold no spaces).
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split(' ');
+        let state = State::parse(parts.next()?)?;
+        let user_type = UserType::parse(parts.next()?)?;
+        let partner = parts.next()? != "0";
+        let by_hand = parts.next()?;
+        let role = parts.next().filter(|r| !r.is_empty()).unwrap_or(by_hand).to_owned();
+        Some(Self { state, user_type, partner, role })
     }
 }

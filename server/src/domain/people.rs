@@ -67,6 +67,16 @@ impl Person {
         self.group_role.as_ref().map_or(self.role.as_str(), |g| g.role.as_str())
     }
 
+    /// What the mirrored SCIM attributes answer for this person.
+    pub fn standing(&self) -> lifecycle::Standing {
+        lifecycle::Standing {
+            state: self.state,
+            user_type: self.user_type,
+            partner: self.partner,
+            role: self.effective_role().to_owned(),
+        }
+    }
+
     pub fn takes_seat(&self) -> bool {
         lifecycle::takes_seat(self.state, self.user_type, self.partner)
     }
@@ -191,7 +201,7 @@ pub struct NewPerson {
 /// Which people a list asks for.
 #[derive(Debug, Clone, Default)]
 pub struct PeopleQuery {
-    /// Only these people.
+    /// Only these people (then the total answered is the number found, not counted apart).
     pub ids: Option<Vec<String>>,
     /// Only people in these states; empty: every state but `deleted`.
     pub states: Vec<State>,

@@ -49,6 +49,9 @@ pub struct StoredResource {
     pub members: Option<Vec<Member>>,
     /// Users only, and only when asked for: the groups the user is a direct member of.
     pub groups: Option<Vec<GroupRef>>,
+    /// Users only: what the lifecycle says of the person, when the store read it with the
+    /// document (so the SCIM rendering needs no second read).
+    pub standing: Option<super::lifecycle::Standing>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use poem::Request;
 use serde_json::{json, Map, Value};
 
 use crate::domain::audit::Actor;
-use crate::domain::lifecycle::invitation_status;
+use crate::domain::lifecycle::{invitation_status, Standing};
 use crate::domain::people::{set_primary_role, PeopleQuery, Person};
 use crate::domain::people_ops::Ctx;
 use crate::domain::projects::{fold, Membership};
@@ -69,6 +69,7 @@ pub fn resource_of(p: &Person) -> StoredResource {
         meta: crate::domain::resource::Meta { created: p.created, last_modified: p.updated, version: p.version },
         members: None,
         groups: None,
+        standing: Some(p.standing()),
     }
 }
 
@@ -117,28 +118,48 @@ impl PersonView {
     /// and with `full` the whole extension is there (its read-only attributes are
     /// `returned: request`).
     pub fn overlay(&self, body: &mut Map<String, Value>, now: time::OffsetDateTime, full: bool) {
-        let p = &self.person;
-        if body.contains_key("active") {
-            body.insert("active".into(), Value::Bool(p.state.scim_active()));
-        }
-        if body.contains_key("userType") {
-            body.insert("userType".into(), Value::from(p.user_type.as_str()));
-        }
-        if body.contains_key("roles") {
-            set_primary_role(body, p.effective_role());
-        }
+        apply_standing(body, &self.person.standing());
         if full {
             body.insert(ROLLCALL_USER.into(), self.extension(now));
-        } else if let Some(Value::Object(ext)) = body.get_mut(ROLLCALL_USER) {
-            if ext.contains_key("partner") {
-                ext.insert("partner".into(), Value::Bool(p.partner));
-            }
         }
         if body.contains_key(ROLLCALL_USER) {
             push_schema(body, ROLLCALL_USER);
         }
     }
 }
+
+/// Makes the mirrors a rendered User has (`active`, `userType`, the primary `roles` value,
+/// the extension's `partner`) answer what the lifecycle says.
+fn apply_standing(body: &mut Map<String, Value>, standing: &Standing) {
+    if body.contains_key("active") {
+        body.insert("active".into(), Value::Bool(standing.state.scim_active()));
+    }
+    if body.contains_key("userType") {
+        body.insert("userType".into(), Value::from(standing.user_type.as_str()));
+    }
+    if body.contains_key("roles") {
+        set_primary_role(body, &standing.role);
+    }
+    if let Some(Value::Object(ext)) = body.get_mut(ROLLCALL_USER) {
+        if ext.contains_key("partner") {
+            ext.insert("partner".into(), Value::Bool(standing.partner));
+        }
+    }
+}
+
+/// The mirrored keys of a stored User, the start of its overlay.
+fn mirrors_of(item: &StoredResource) -> Map<String, Value> {
+    let mut m = Map::new();
+    for key in MIRRORED {
+        if let Some(v) = item.data.get(key) {
+            m.insert(key.to_owned(), v.clone());
+        }
+    }
+    m
+}
+
+/// The attributes of a User document that the lifecycle answers for.
+const MIRRORED: [&str; 4] = ["active", "userType", "roles", ROLLCALL_USER];
 
 pub fn push_schema(body: &mut Map<String, Value>, urn: &str) {
     if let Some(Value::Array(schemas)) = body.get_mut("schemas") {
@@ -228,12 +249,22 @@ pub async fn overlays_known(
     let full = wants_extension(projection, ROLLCALL_USER);
     // Without the extension the overlay needs only what the person row says, and a User
     // whose document has none of the mirrored attributes needs nothing at all.
-    let mirrored =
-        |r: &StoredResource| ["active", "userType", "roles", ROLLCALL_USER].iter().any(|k| r.data.contains_key(*k));
+    let mirrored = |r: &StoredResource| MIRRORED.iter().any(|k| r.data.contains_key(*k));
+    let is_known = |r: &StoredResource| known.iter().any(|p| p.id == r.id);
+    if !full {
+        // The store read the standing with the document: no second read.
+        for r in items.iter().filter(|r| r.resource_type == ResourceType::User && mirrored(r) && !is_known(r)) {
+            if let Some(standing) = &r.standing {
+                let mut m = mirrors_of(r);
+                apply_standing(&mut m, standing);
+                out.insert(r.id.clone(), m);
+            }
+        }
+    }
     let users: Vec<String> = items
         .iter()
         .filter(|r| r.resource_type == ResourceType::User && (full || mirrored(r)))
-        .filter(|r| !known.iter().any(|p| p.id == r.id))
+        .filter(|r| !is_known(r) && !out.contains_key(&r.id))
         .map(|r| r.id.clone())
         .collect();
     let now = state.clock.now();
@@ -256,15 +287,8 @@ pub async fn overlays_known(
                 .collect()
         };
         for view in views {
-            let mut m = Map::new();
-            if let Some(item) = items.iter().find(|r| r.id == view.person.id) {
-                // Only the keys the document has are overlaid (see `PersonView::overlay`).
-                for key in ["active", "userType", "roles", ROLLCALL_USER] {
-                    if let Some(v) = item.data.get(key) {
-                        m.insert(key.to_owned(), v.clone());
-                    }
-                }
-            }
+            // Only the keys the document has are overlaid (see `PersonView::overlay`).
+            let mut m = items.iter().find(|r| r.id == view.person.id).map(mirrors_of).unwrap_or_default();
             view.overlay(&mut m, now, full);
             m.remove("schemas");
             out.insert(view.person.id.clone(), m);

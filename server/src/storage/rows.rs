@@ -114,8 +114,9 @@ pub fn select_page<'a, D: Dialect>(
         _ => String::new(),
     };
     let mut select = D::builder(format!(
-        "{prefix}SELECT r.id, {}, r.version, r.created_at, r.updated_at{key_column} FROM {} r",
+        "{prefix}SELECT r.id, {}, r.version, r.created_at, r.updated_at{}{key_column} FROM {} r",
         D::document_column(),
+        standing_of(rt),
         table(rt)
     ));
     push_where(&mut select, tenant, rt, query)?;
@@ -242,6 +243,40 @@ pub fn split_keyset_page(
     (rows.into_iter().map(|(r, _)| r).collect(), next)
 }
 
+/// The company role a group binding gives the User row `alias` (the first by precedence:
+/// admin, project_creator, member, then by name), as `select` over the binding `b`.
+pub fn group_role_of(alias: &str, select: &str) -> String {
+    format!(
+        "(SELECT {select} FROM group_role_bindings b \
+         JOIN group_members m ON m.tenant_id = b.tenant_id AND m.group_id = b.group_id \
+         WHERE m.tenant_id = {alias}.tenant_id AND m.member_id = {alias}.id \
+         ORDER BY CASE b.company_role WHEN 'admin' THEN 0 WHEN 'project_creator' THEN 1 WHEN 'member' THEN 2 \
+         ELSE 3 END, b.company_role, b.group_id LIMIT 1)"
+    )
+}
+
+/// The `standing` column of the User row `r` (see `Standing::parse`): its state, its
+/// profile (the defaults when it has none) and the role a group binding gives it.
+pub fn standing_column() -> &'static str {
+    static COLUMN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "r.state || ' ' || COALESCE((SELECT p.user_type || ' ' || p.partner || ' ' || p.company_role \
+             FROM people p WHERE p.tenant_id = r.tenant_id AND p.user_id = r.id), 'Employee 0 member') || ' ' || \
+             COALESCE({}, '') AS standing",
+            group_role_of("r", "b.company_role")
+        )
+    });
+    &COLUMN
+}
+
+/// `, <standing>` for a User row, nothing for a Group: appended to the selected columns.
+pub fn standing_of(rt: ResourceType) -> String {
+    match rt {
+        ResourceType::User => format!(", {}", standing_column()),
+        ResourceType::Group => String::new(),
+    }
+}
+
 /// A resource row's fields as read, before decoding.
 pub struct RawRow {
     pub id: String,
@@ -249,6 +284,8 @@ pub struct RawRow {
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
+    /// Users: the `standing` column, when selected.
+    pub standing: Option<String>,
 }
 
 impl RawRow {
@@ -268,6 +305,13 @@ impl RawRow {
             },
             members: None,
             groups: None,
+            standing: match self.standing {
+                Some(text) => Some(
+                    crate::domain::lifecycle::Standing::parse(&text)
+                        .ok_or_else(|| Error::Storage("unreadable standing of a User".into()))?,
+                ),
+                None => None,
+            },
         })
     }
 }

@@ -16,6 +16,8 @@ pub trait Backend: Dialect {
     const JSON_CAST: &'static str;
     /// Placeholders are numbered (`$1`, `$2`) rather than all `?`.
     const NUMBERED_PARAMS: bool;
+    /// The aggregate joining the `permission` texts of a group with spaces (no order promised).
+    const TEXT_AGG: &'static str;
 
     fn text(row: &Row, i: usize) -> Result<Option<String>> {
         row.text(i)
@@ -32,6 +34,7 @@ impl Backend for Sqlite {
     const SKIP_LOCKED: &'static str = "";
     const JSON_CAST: &'static str = "";
     const NUMBERED_PARAMS: bool = false;
+    const TEXT_AGG: &'static str = "group_concat(permission, ' ')";
 }
 
 impl Backend for Postgres {
@@ -39,4 +42,5 @@ impl Backend for Postgres {
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const JSON_CAST: &'static str = "::json";
     const NUMBERED_PARAMS: bool = true;
+    const TEXT_AGG: &'static str = "string_agg(permission, ' ')";
 }

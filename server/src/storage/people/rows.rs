@@ -16,19 +16,22 @@ use super::Backend;
 
 /// The role a group binding gives the person of row `u` (by precedence), with the group:
 /// `"<role> <group id>"` (role names have no spaces).
-const GROUP_ROLE: &str = "(SELECT b.company_role || ' ' || b.group_id FROM group_role_bindings b \
-     JOIN group_members m ON m.tenant_id = b.tenant_id AND m.group_id = b.group_id \
-     WHERE m.tenant_id = u.tenant_id AND m.member_id = u.id \
-     ORDER BY CASE b.company_role WHEN 'admin' THEN 0 WHEN 'project_creator' THEN 1 WHEN 'member' THEN 2 ELSE 3 END, \
-     b.company_role, b.group_id LIMIT 1)";
+fn group_role() -> String {
+    crate::storage::rows::group_role_of("u", "b.company_role || ' ' || b.group_id")
+}
 
-fn select() -> String {
+/// A person's row, with their hand-granted permissions folded into one column (permission
+/// names hold no spaces): one statement per batch of people.
+fn select<D: Backend>() -> String {
     format!(
         "SELECT u.id, CAST(u.data AS TEXT), u.version, u.created_at, u.updated_at, u.state, \
          COALESCE(p.user_type, 'Employee'), COALESCE(p.partner, 0), COALESCE(p.company_role, 'member'), \
-         p.password_hash, p.invitation_sent_at, p.invitation_expires_at, {GROUP_ROLE} \
+         p.password_hash, p.invitation_sent_at, p.invitation_expires_at, {group_role}, \
+         (SELECT {agg} FROM person_permissions pp WHERE pp.tenant_id = u.tenant_id AND pp.user_id = u.id) \
          FROM users u LEFT JOIN people p ON p.tenant_id = u.tenant_id AND p.user_id = u.id \
-         WHERE u.tenant_id = "
+         WHERE u.tenant_id = ",
+        agg = D::TEXT_AGG,
+        group_role = group_role()
     )
 }
 
@@ -52,47 +55,29 @@ fn decode<D: Backend>(r: &super::exec::Row) -> Result<Person> {
         partner: D::int(r, 7)?.unwrap_or(0) != 0,
         role: req_text::<D>(r, 8)?,
         group_role,
-        permissions: Vec::new(),
+        permissions: {
+            let mut all: Vec<String> =
+                D::text(r, 13)?.unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+            all.sort();
+            all
+        },
         invitation: Invitation { sent_at: opt_time::<D>(r, 10)?, expires_at: opt_time::<D>(r, 11)? },
         password_hash: D::text(r, 9)?,
     })
 }
 
-/// Fills in the hand-granted permissions of a batch, with one query.
-async fn with_permissions<D: Backend>(tx: &mut SqlTx<D>, mut people: Vec<Person>) -> Result<Vec<Person>> {
-    if people.is_empty() {
-        return Ok(people);
-    }
-    let ids: Vec<String> = people.iter().map(|p| p.id.clone()).collect();
-    let rows = Sql::<D>::new("SELECT user_id, permission FROM person_permissions WHERE tenant_id = ")
-        .text(tx.tenant.clone())
-        .sql(" AND user_id IN ")
-        .list(&ids)
-        .sql(" ORDER BY user_id, permission")
-        .rows(tx.conn())
-        .await?;
-    for r in &rows {
-        let (user, perm) = (req_text::<D>(r, 0)?, req_text::<D>(r, 1)?);
-        if let Some(p) = people.iter_mut().find(|p| p.id == user) {
-            p.permissions.push(perm);
-        }
-    }
-    Ok(people)
-}
-
 async fn fetch<D: Backend>(tx: &mut SqlTx<D>, q: Sql<D>) -> Result<Vec<Person>> {
     let rows = q.rows(tx.conn()).await?;
-    let people = rows.iter().map(decode::<D>).collect::<Result<Vec<_>>>()?;
-    with_permissions(tx, people).await
+    rows.iter().map(decode::<D>).collect()
 }
 
 pub async fn person<D: Backend>(tx: &mut SqlTx<D>, id: &str) -> Result<Option<Person>> {
-    let q = Sql::<D>::new(&select()).text(tx.tenant.clone()).sql(" AND u.id = ").text(id);
+    let q = Sql::<D>::new(&select::<D>()).text(tx.tenant.clone()).sql(" AND u.id = ").text(id);
     Ok(fetch(tx, q).await?.into_iter().next())
 }
 
 pub async fn by_user_name<D: Backend>(tx: &mut SqlTx<D>, user_name: &str) -> Result<Option<Person>> {
-    let q = Sql::<D>::new(&select())
+    let q = Sql::<D>::new(&select::<D>())
         .text(tx.tenant.clone())
         .sql(" AND u.user_name_lower = ")
         .text(user_name.to_lowercase())
@@ -127,7 +112,7 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, query: &PeopleQuery) -> Result<
         if let Some(role) = &query.role {
             q = q
                 .sql(" AND COALESCE(")
-                .sql(GROUP_ROLE)
+                .sql(&group_role())
                 .sql(", COALESCE(p.company_role, 'member')) = ")
                 .text(role.clone());
         }
@@ -151,16 +136,24 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, query: &PeopleQuery) -> Result<
         }
         q
     };
-    let count_sql = "SELECT count(*) FROM users u LEFT JOIN people p ON p.tenant_id = u.tenant_id AND p.user_id = u.id WHERE u.tenant_id = ";
-    let rows = filter(Sql::<D>::new(count_sql), tx.tenant.clone()).rows(tx.conn()).await?;
-    let total = rows.first().map(|r| D::int(r, 0)).transpose()?.flatten().unwrap_or(0);
-    let q = filter(Sql::<D>::new(&select()), tx.tenant.clone())
+    // People asked for by id are counted as found (the SCIM overlays' case, once per request).
+    let total = match &query.ids {
+        Some(_) => None,
+        None => {
+            let count_sql = "SELECT count(*) FROM users u LEFT JOIN people p ON p.tenant_id = u.tenant_id \
+                             AND p.user_id = u.id WHERE u.tenant_id = ";
+            let rows = filter(Sql::<D>::new(count_sql), tx.tenant.clone()).rows(tx.conn()).await?;
+            Some(rows.first().map(|r| D::int(r, 0)).transpose()?.flatten().unwrap_or(0))
+        }
+    };
+    let q = filter(Sql::<D>::new(&select::<D>()), tx.tenant.clone())
         .sql(" ORDER BY u.id LIMIT ")
         .int(i64::try_from(query.limit).unwrap_or(100))
         .sql(" OFFSET ")
         .int(i64::try_from(query.offset).unwrap_or(0));
     let people = fetch(tx, q).await?;
-    Ok((u64::try_from(total).unwrap_or(0), people))
+    let total = total.map_or(people.len() as u64, |n| u64::try_from(n).unwrap_or(0));
+    Ok((total, people))
 }
 
 pub async fn identity_taken<D: Backend>(
@@ -468,7 +461,7 @@ pub async fn admins_other_than<D: Backend>(tx: &mut SqlTx<D>, id: &str) -> Resul
     .sql(" AND u.id <> ")
     .text(id)
     .sql(" AND u.state IN ('invited', 'active') AND COALESCE(")
-    .sql(GROUP_ROLE)
+    .sql(&group_role())
     .sql(", COALESCE(p.company_role, 'member') || ' ') LIKE 'admin %'");
     count(tx, q).await
 }

@@ -15,8 +15,8 @@ use crate::domain::resource::{
 use crate::domain::schema::ResourceType;
 use crate::domain::{Error, Result};
 use crate::storage::rows::{
-    count_matching, live, name_column, not_found, select_page, sort_key_from_text, sort_type, split_keyset_page, table,
-    Columns, RawRow,
+    count_matching, live, name_column, not_found, select_page, sort_key_from_text, sort_type, split_keyset_page,
+    standing_of, table, Columns, RawRow,
 };
 use crate::storage::{db_error, timefmt};
 
@@ -88,6 +88,7 @@ pub async fn create(
         meta: Meta { created: now, last_modified: now, version: 1 },
         members: None,
         groups: None,
+        standing: None,
     };
     relations::load(&mut tx, tenant, std::slice::from_mut(&mut stored)).await?;
     tx.commit().await.map_err(db_error)?;
@@ -102,12 +103,17 @@ pub async fn get(
     with_relations: bool,
     lock: Lock,
 ) -> Result<Option<StoredResource>> {
+    // A read renders the resource, which for a User wants its standing; a locking read is
+    // the start of a write and renders nothing.
+    let (standing, lock) = match lock {
+        Lock::ForUpdate => (String::new(), " FOR UPDATE"),
+        _ => (standing_of(rt), ""),
+    };
     let sql = format!(
-        "SELECT r.id, r.data::text AS data, r.version, r.created_at, r.updated_at FROM {} r \
-         WHERE r.tenant_id = $1 AND r.id = $2{}{}",
+        "SELECT r.id, r.data::text AS data, r.version, r.created_at, r.updated_at{standing} FROM {} r \
+         WHERE r.tenant_id = $1 AND r.id = $2{}{lock}",
         table(rt),
         live(rt),
-        if lock == Lock::ForUpdate { " FOR UPDATE" } else { "" }
     );
     let row = sqlx::query(&sql).bind(&tenant.0).bind(id).fetch_optional(&mut *conn).await.map_err(db_error)?;
     let Some(row) = row else { return Ok(None) };
@@ -183,6 +189,7 @@ pub async fn update(
         meta: Meta { created: current.meta.created, last_modified: now, version },
         members: None,
         groups: None,
+        standing: None,
     }];
     if change.with_relations {
         relations::load(&mut tx, tenant, &mut stored).await?;
@@ -284,6 +291,8 @@ fn decode(rt: ResourceType, row: &PgRow) -> Result<StoredResource> {
         version: row.try_get("version").map_err(db_error)?,
         created_at: row.try_get("created_at").map_err(db_error)?,
         updated_at: row.try_get("updated_at").map_err(db_error)?,
+        // Selected for Users only (see `standing_of`).
+        standing: row.try_get("standing").ok().flatten(),
     }
     .decode(rt)
 }

@@ -28,10 +28,8 @@
 //! database while it holds the writer (every write queued behind it waits too): compute
 //! before, send mail after.
 
-use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -43,9 +41,15 @@ use crate::domain::{Error, Result};
 
 /// Statements kept prepared per connection (the hot paths use a few dozen).
 const STATEMENT_CACHE: usize = 128;
-/// Idle connections kept for read transactions; more are opened when needed, and closed
-/// when they come back to a full pool.
-const IDLE_READERS: usize = 8;
+/// Idle reader connections kept; more are opened when needed, and closed when they come
+/// back to a full pool. Reads never wait on anything but SQLite, so about one is in use
+/// per runtime worker.
+const IDLE_READERS: usize = 4;
+/// The page cache of each pooled reader, in KiB: point reads of a large tenant touch pages
+/// all over the file, and every miss is a `pread`.
+const READER_CACHE_KIB: u32 = 4096;
+/// The page cache of each scanning reader thread, in KiB: scans read ahead from the OS.
+const SCANNER_CACHE_KIB: u32 = 512;
 
 type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 
@@ -60,8 +64,6 @@ struct Writer {
 }
 
 pub struct Engine {
-    /// Tells this engine's thread-local reader connections from another engine's.
-    id: u64,
     path: PathBuf,
     writer: Arc<tokio::sync::Mutex<Writer>>,
     /// Wakes the committer: a transaction has writes waiting for their commit.
@@ -75,7 +77,7 @@ pub struct Engine {
 impl Engine {
     /// Opens the writer and `readers` reader connections on the (already migrated) file.
     pub fn open(path: &Path, readers: usize) -> Result<Self> {
-        let writer_conn = open(path, false)?;
+        let writer_conn = open(path, Role::Writer)?;
         // The writer never checkpoints (a checkpoint writes and syncs the database file, a
         // stall of tens of milliseconds for every write queued behind it): the checkpointer
         // thread does, beside it, without blocking it.
@@ -87,7 +89,7 @@ impl Engine {
             .name("sqlite-commit".into())
             .spawn(move || commit_loop(&committed, &signals))
             .map_err(|e| Error::Storage(Box::new(e)))?;
-        let checkpoint_conn = open(path, false)?;
+        let checkpoint_conn = open(path, Role::Writer)?;
         let (checkpointer, stop) = mpsc::channel::<()>();
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
@@ -103,7 +105,7 @@ impl Engine {
         let (reader_tx, reader_rx) = mpsc::channel::<ReadJob>();
         let reader_rx = Arc::new(Mutex::new(reader_rx));
         for n in 0..readers.max(1) {
-            let conn = open(path, true)?;
+            let conn = open(path, Role::Scanner)?;
             let jobs = reader_rx.clone();
             std::thread::Builder::new()
                 .name(format!("sqlite-reader-{n}"))
@@ -121,9 +123,7 @@ impl Engine {
                 })
                 .map_err(|e| Error::Storage(Box::new(e)))?;
         }
-        let id = NEXT_ENGINE.fetch_add(1, Ordering::Relaxed);
         Ok(Self {
-            id,
             path: path.to_owned(),
             writer,
             commit,
@@ -160,38 +160,50 @@ impl Engine {
         Ok(value)
     }
 
-    /// A read transaction on one snapshot, on a pooled reader connection of its own (kept
-    /// across awaits, unlike [`Engine::read_here`]'s).
+    /// A read transaction on one snapshot, on a pooled reader connection of its own.
     pub fn begin_read(&self) -> Result<ReadTx> {
-        let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let conn = match pooled {
-            Some(conn) => conn,
-            None => open(&self.path, true)?,
-        };
-        conn.execute_batch("BEGIN").map_err(sqlite_error)?;
+        let conn = self.reader()?;
+        if let Err(e) = conn.execute_batch("BEGIN") {
+            self.give_back(conn);
+            return Err(sqlite_error(e));
+        }
         Ok(ReadTx { conn: Some(conn), idle: self.idle.clone() })
     }
 
-    /// Runs `f` right here, on a read-only connection owned by the calling thread (the async
-    /// runtime's worker): for point reads of a few µs, where handing the work to a reader
-    /// thread and back would cost two context switches, more than the read itself. Never
-    /// for anything that may scan: that would hold up every task of this worker.
+    /// Runs `f` right here, on a pooled read-only connection: for point reads of a few µs,
+    /// where handing the work to a reader thread and back would cost two context switches,
+    /// more than the read itself. Never for anything that may scan: that would hold up the
+    /// runtime worker and every task queued on it.
     pub fn read_here<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        LOCAL_READERS.with(|cell| {
-            let mut conns = cell.borrow_mut();
-            let at = match conns.iter().position(|(id, _)| *id == self.id) {
-                Some(at) => at,
-                None => {
-                    // A thread serves one engine in the server; tests make many.
-                    if conns.len() >= MAX_LOCAL_READERS {
-                        conns.remove(0);
-                    }
-                    conns.push((self.id, open(&self.path, true)?));
-                    conns.len() - 1
-                }
-            };
-            f(&conns[at].1)
+        let conn = self.reader()?;
+        let out = f(&conn);
+        self.give_back(conn);
+        out
+    }
+
+    /// As [`Engine::read_here`], with every statement of `f` on one snapshot: a point read
+    /// of several statements (a resource and its relations) agrees with itself, and takes
+    /// WAL's read locks once instead of once a statement.
+    pub fn snapshot_here<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.read_here(|conn| {
+            conn.prepare_cached("BEGIN").and_then(|mut s| s.execute([])).map_err(sqlite_error)?;
+            let out = f(conn);
+            // A read-only transaction: ending it either way keeps nothing.
+            conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).map_err(sqlite_error)?;
+            out
         })
+    }
+
+    fn reader(&self) -> Result<Connection> {
+        let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match pooled {
+            Some(conn) => Ok(conn),
+            None => open(&self.path, Role::Reader),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        give_back(&self.idle, conn);
     }
 
     /// Runs `f` on a reader connection (one read transaction when `f` opens one).
@@ -310,29 +322,37 @@ impl ReadTx {
 
 impl Drop for ReadTx {
     fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
-        if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
-            return;
-        }
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < IDLE_READERS {
-            idle.push(conn);
+        if let Some(conn) = self.conn.take() {
+            give_back(&self.idle, conn);
         }
     }
 }
 
-static NEXT_ENGINE: AtomicU64 = AtomicU64::new(0);
-const MAX_LOCAL_READERS: usize = 4;
+/// Returns a reader to the pool, out of any transaction (or closes it, the pool being full).
+fn give_back(idle: &Mutex<Vec<Connection>>, conn: Connection) {
+    if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
+        return;
+    }
+    let mut idle = idle.lock().unwrap_or_else(|e| e.into_inner());
+    if idle.len() < IDLE_READERS {
+        idle.push(conn);
+    }
+}
 
-thread_local! {
-    static LOCAL_READERS: RefCell<Vec<(u64, Connection)>> = const { RefCell::new(Vec::new()) };
+/// What a connection is for, which decides how it is opened.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Writer,
+    Reader,
+    Scanner,
 }
 
 fn stopped() -> Error {
     Error::Storage("the SQLite engine has stopped".into())
 }
 
-fn open(path: &Path, read_only: bool) -> Result<Connection> {
+fn open(path: &Path, role: Role) -> Result<Connection> {
+    let read_only = role != Role::Writer;
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
@@ -344,10 +364,13 @@ fn open(path: &Path, read_only: bool) -> Result<Connection> {
     // WAL is a property of the file (set by the migrating connection); these are per connection.
     // NORMAL in WAL mode: a commit survives a crash of the process.
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;").map_err(sqlite_error)?;
-    if read_only {
-        // Readers are many (a few threads, plus one per runtime worker) and the OS caches the
-        // file anyway: a smaller page cache each keeps the server's memory down.
-        conn.execute_batch("PRAGMA cache_size = -512;").map_err(sqlite_error)?;
+    let cache_kib = match role {
+        Role::Writer => None,
+        Role::Reader => Some(READER_CACHE_KIB),
+        Role::Scanner => Some(SCANNER_CACHE_KIB),
+    };
+    if let Some(kib) = cache_kib {
+        conn.execute_batch(&format!("PRAGMA cache_size = -{kib};")).map_err(sqlite_error)?;
     }
     Ok(conn)
 }

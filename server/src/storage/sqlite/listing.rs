@@ -59,6 +59,8 @@ fn decode(rt: ResourceType, row: &SqliteRow) -> Result<StoredResource> {
         version: row.try_get("version").map_err(db_error)?,
         created_at: row.try_get("created_at").map_err(db_error)?,
         updated_at: row.try_get("updated_at").map_err(db_error)?,
+        // Selected for Users only (see `standing_of`).
+        standing: row.try_get("standing").ok().flatten(),
     }
     .decode(rt)
 }

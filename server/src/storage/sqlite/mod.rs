@@ -250,7 +250,11 @@ impl Store for SqliteStore {
         id: &str,
         with_relations: bool,
     ) -> Result<Option<StoredResource>> {
-        self.engine.read_here(|conn| resources::get(conn, tenant, rt, id, with_relations))
+        if with_relations {
+            self.engine.snapshot_here(|conn| resources::get(conn, tenant, rt, id, true))
+        } else {
+            self.engine.read_here(|conn| resources::get(conn, tenant, rt, id, false))
+        }
     }
 
     async fn update(
@@ -276,7 +280,8 @@ impl Store for SqliteStore {
         // The identity providers' equality lookups and whole-tenant pages take prepared
         // statements; the rest is built dynamically.
         if pages::is_lookup(rt, query) {
-            if let Some(page) = self.engine.read_here(|conn| pages::page(conn, tenant, rt, query).transpose())? {
+            let page = self.engine.snapshot_here(|conn| pages::page(conn, tenant, rt, query).transpose())?;
+            if let Some(page) = page {
                 return Ok(page);
             }
         }

@@ -13,9 +13,7 @@ use crate::storage::rows::{live, table};
 
 use super::engine::sqlite_error;
 use super::relations;
-use super::resources::raw;
-
-const COLUMNS: &str = "r.id, r.data, r.version, r.created_at, r.updated_at";
+use super::resources::{columns, raw};
 
 /// Whether [`page`] answers this query (else it needs the general path).
 pub fn handles(rt: ResourceType, query: &ListQuery) -> bool {
@@ -54,7 +52,7 @@ fn whole_tenant(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &
     let mut items = Vec::new();
     let mut next = None;
     if count > 0 {
-        let base = format!("SELECT {COLUMNS} FROM {} r WHERE r.tenant_id = ?1{}", table(rt), live(rt));
+        let base = format!("SELECT {} FROM {} r WHERE r.tenant_id = ?1{}", columns(rt), table(rt), live(rt));
         let rows: Vec<StoredResource> = match &query.keyset {
             Some(after) => {
                 let after_id = after.as_ref().map_or("", |k| k.id.as_str());
@@ -107,7 +105,8 @@ fn lookup(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &ListQu
 pub(super) fn lookup_statement(rt: ResourceType, query: &ListQuery) -> Option<(String, String)> {
     let (condition, bound) = lookup_condition(rt, query)?;
     let sql = format!(
-        "SELECT {COLUMNS} FROM {} r WHERE r.tenant_id = ?1 AND {condition}{} ORDER BY r.id",
+        "SELECT {} FROM {} r WHERE r.tenant_id = ?1 AND {condition}{} ORDER BY r.id",
+        columns(rt),
         table(rt),
         live(rt)
     );

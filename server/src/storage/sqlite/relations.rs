@@ -137,17 +137,26 @@ pub fn load(conn: &Connection, tenant: &TenantId, items: &mut [StoredResource]) 
             }
         }
         ResourceType::User => {
-            let mut stmt = conn
-                .prepare_cached(
+            // One user (a GET) is an index lookup; a page of them goes through one JSON list.
+            let (sql, bound) = match items {
+                [one] => (
+                    "SELECT m.member_id, g.id, g.display_name FROM group_members m \
+                     JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
+                     WHERE m.tenant_id = ? AND m.member_id = ? ORDER BY g.display_name_lower",
+                    one.id.clone(),
+                ),
+                _ => (
                     "SELECT m.member_id, g.id, g.display_name FROM group_members m \
                      JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
                      WHERE m.tenant_id = ? AND m.member_id IN (SELECT value FROM json_each(?)) \
                      ORDER BY m.member_id, g.display_name_lower",
-                )
-                .map_err(sqlite_error)?;
+                    ids,
+                ),
+            };
+            let mut stmt = conn.prepare_cached(sql).map_err(sqlite_error)?;
             let mut by_user: HashMap<String, Vec<GroupRef>> = HashMap::new();
             let rows = stmt
-                .query_map(params![tenant.0, ids], |r| {
+                .query_map(params![tenant.0, bound], |r| {
                     Ok((r.get::<_, String>(0)?, GroupRef { value: r.get(1)?, display: r.get(2)? }))
                 })
                 .map_err(sqlite_error)?;

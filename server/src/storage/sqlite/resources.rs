@@ -10,12 +10,13 @@ use crate::domain::patch::MemberOp;
 use crate::domain::resource::{Meta, Mutation, NewResource, Precondition, StoredResource, TenantId};
 use crate::domain::schema::ResourceType;
 use crate::domain::{Error, Result};
-use crate::storage::rows::{live, name_column, not_found, table, Columns, RawRow};
+use crate::storage::rows::{live, name_column, not_found, standing_of, table, Columns, RawRow};
 use crate::storage::timefmt;
 
 use super::engine::sqlite_error;
 use super::relations;
 
+/// A row of [`COLUMNS`](columns): a User's has its standing as a sixth column.
 pub(super) fn raw(row: &Row<'_>) -> rusqlite::Result<RawRow> {
     Ok(RawRow {
         id: row.get(0)?,
@@ -23,15 +24,24 @@ pub(super) fn raw(row: &Row<'_>) -> rusqlite::Result<RawRow> {
         version: row.get(2)?,
         created_at: row.get(3)?,
         updated_at: row.get(4)?,
+        standing: if row.as_ref().column_count() > 5 { row.get(5)? } else { None },
     })
 }
 
+/// The columns a resource is read with (see [`raw`]).
+pub(super) fn columns(rt: ResourceType) -> String {
+    format!("r.id, r.data, r.version, r.created_at, r.updated_at{}", standing_of(rt))
+}
+
 fn select_by_id(rt: ResourceType) -> &'static str {
+    static USER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {} FROM users r WHERE r.tenant_id = ? AND r.id = ? AND r.state <> 'deleted'",
+            columns(ResourceType::User)
+        )
+    });
     match rt {
-        ResourceType::User => {
-            "SELECT r.id, r.data, r.version, r.created_at, r.updated_at FROM users r \
-             WHERE r.tenant_id = ? AND r.id = ? AND r.state <> 'deleted'"
-        }
+        ResourceType::User => &USER,
         ResourceType::Group => {
             "SELECT r.id, r.data, r.version, r.created_at, r.updated_at FROM groups r WHERE r.tenant_id = ? AND r.id = ?"
         }
@@ -108,6 +118,7 @@ pub fn create(
         meta: Meta { created: now, last_modified: now, version: 1 },
         members: None,
         groups: None,
+        standing: None,
     };
     match (rt, new.members) {
         (ResourceType::Group, Some(members)) if !members.is_empty() => {
@@ -191,6 +202,7 @@ pub fn update(
         meta: Meta { created: current.meta.created, last_modified: now, version },
         members: None,
         groups: None,
+        standing: None,
     }];
     if change.with_relations {
         relations::load(conn, tenant, &mut stored)?;
