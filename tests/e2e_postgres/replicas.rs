@@ -121,3 +121,31 @@ async fn if_match_lets_exactly_one_of_two_racing_replicas_win() {
     let (_, etag, _) = r.send(0, reqwest::Method::GET, &path, None, None).await;
     assert_eq!(etag.as_deref(), Some("W/\"6\""));
 }
+
+/// Each replica keeps the tenant's roles in memory, keyed by the `roles_version` it reads
+/// with the settings row every write locks: a role added or removed through one replica is
+/// usable, or refused, through the other at once.
+#[tokio::test]
+async fn roles_changed_through_one_replica_are_seen_by_the_other_at_once() {
+    use reqwest::Method;
+    let Some(r) = replicas().await else { return };
+    let user = |name: &str, role: &str| json!({"userName": name, "roles": [{"value": role, "primary": true}]});
+    let admin = |replica: usize, method: Method, path: &str, body: Option<Value>| {
+        let url = r.servers[replica].base_url.replace("/scim/v2", &format!("/admin/v1{path}"));
+        let mut req = r.http.request(method, url).bearer_auth(&r.app.token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        async move { req.send().await.expect("admin request").status().as_u16() }
+    };
+    // Replica 1 reads the roles, and keeps them.
+    assert_eq!(r.send(1, Method::POST, "/Users", Some(user("ann", "member")), None).await.0, 201);
+    assert_eq!(r.send(1, Method::POST, "/Users", Some(user("bob", "auditor")), None).await.0, 400);
+    assert_eq!(admin(0, Method::PUT, "/roles", Some(json!({"name": "auditor"}))).await, 200);
+    assert_eq!(admin(0, Method::PUT, "/roles", Some(json!({"name": "pilot"}))).await, 200);
+    let (status, _, body) = r.send(1, Method::POST, "/Users", Some(user("bob", "auditor")), None).await;
+    assert_eq!(status, 201, "a role added through replica 0 is usable through replica 1: {body:#}");
+    assert_eq!(admin(0, Method::DELETE, "/roles/pilot", None).await, 200);
+    let (status, _, body) = r.send(1, Method::POST, "/Users", Some(user("cyd", "pilot")), None).await;
+    assert_eq!(status, 400, "a role removed through replica 0 is refused through replica 1: {body:#}");
+}

@@ -189,9 +189,11 @@ async fn issue_link(
     purpose: LinkPurpose,
 ) -> Result<(String, OffsetDateTime)> {
     let minted = mint(ctx, settings);
+    tx.kill_links(person, purpose, ctx.now).await?;
     store_link(tx, ctx, minted, person, purpose).await
 }
 
+/// Stores a minted link (the person has no other unused link of this purpose).
 async fn store_link(
     tx: &mut dyn PeopleTx,
     ctx: &Ctx,
@@ -199,7 +201,6 @@ async fn store_link(
     person: &str,
     purpose: LinkPurpose,
 ) -> Result<(String, OffsetDateTime)> {
-    tx.kill_links(person, purpose, ctx.now).await?;
     let Minted { token, hash, expires_at } = minted;
     tx.put_link(&LinkRecord {
         hash,
@@ -267,6 +268,7 @@ pub async fn create(
     }
     let person = tx.insert_person(&new, ctx.now).await?;
     if let Some(l) = link {
+        // A person just made has no earlier link to end.
         let (url, expires_at) = store_link(tx, ctx, l, &person.id, LinkPurpose::SignUp).await?;
         notify(tx, ctx, &person, &Notice::Invitation { link: url, expires_at }).await?;
     }

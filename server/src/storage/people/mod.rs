@@ -35,25 +35,26 @@ use crate::domain::Result;
 pub use backend::Backend;
 use query::Sql;
 #[cfg(test)]
-pub(crate) use rows::archived_match_sql;
+pub(crate) use rows::identity_sql;
 use tx::SqlTx;
 
 /// The lifecycle store on one database, written in the SQL of `D`.
 pub struct PeopleSql<D: Backend> {
     conns: Arc<dyn exec::Connector>,
+    roles: Arc<tx::RolesCache>,
     _dialect: std::marker::PhantomData<fn() -> D>,
 }
 
 impl<D: Backend> PeopleSql<D> {
     pub fn new(conns: Arc<dyn exec::Connector>) -> Self {
-        Self { conns, _dialect: std::marker::PhantomData }
+        Self { conns, roles: Arc::default(), _dialect: std::marker::PhantomData }
     }
 }
 
 #[async_trait]
 impl<D: Backend> PeopleStore for PeopleSql<D> {
     async fn begin(&self, tenant: &TenantId) -> Result<Box<dyn PeopleTx>> {
-        let mut tx = SqlTx::<D>::new(self.conns.write().await?, tenant);
+        let mut tx = SqlTx::<D>::new(self.conns.write().await?, tenant, self.roles.clone());
         tx.lock_tenant().await?;
         Ok(Box::new(tx))
     }
@@ -61,7 +62,7 @@ impl<D: Backend> PeopleStore for PeopleSql<D> {
     async fn read(&self, tenant: &TenantId) -> Result<Box<dyn PeopleTx>> {
         // A tenant nobody wrote to yet has no settings row nor roles: reads answer the
         // defaults (see `SqlTx::settings` and `SqlTx::roles`), the first writer makes them.
-        Ok(Box::new(SqlTx::<D>::new(self.conns.read().await?, tenant)))
+        Ok(Box::new(SqlTx::<D>::new(self.conns.read().await?, tenant, self.roles.clone())))
     }
 
     async fn tenant_name(&self, tenant: &TenantId) -> Result<Option<String>> {

@@ -156,69 +156,60 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, query: &PeopleQuery) -> Result<
     Ok((total, people))
 }
 
-pub async fn identity_taken<D: Backend>(
-    tx: &mut SqlTx<D>,
-    user_name: &str,
-    external_id: Option<&str>,
-) -> Result<Option<&'static str>> {
-    let t = tx.tenant.clone();
-    let rows = Sql::<D>::new("SELECT 1 FROM users WHERE tenant_id = ")
-        .text(t.clone())
-        .sql(" AND user_name_lower = ")
-        .text(user_name.to_lowercase())
-        .sql(" AND state <> 'deleted'")
-        .rows(tx.conn())
-        .await?;
-    if !rows.is_empty() {
-        return Ok(Some("userName"));
-    }
-    if let Some(ext) = external_id {
-        let rows = Sql::<D>::new("SELECT 1 FROM users WHERE tenant_id = ")
-            .text(t)
-            .sql(" AND external_id = ")
-            .text(ext)
-            .sql(" AND state <> 'deleted'")
-            .rows(tx.conn())
-            .await?;
-        if !rows.is_empty() {
-            return Ok(Some("externalId"));
+/// Who already has a userName or an externalId: what a create checks, the live people
+/// (whose userName and externalId are unique) and the archived ones (whom a create of the
+/// same identity restores).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Identity {
+    pub user_name_taken: bool,
+    pub external_id_taken: bool,
+    /// The archived person with this userName or externalId, the latest archived first.
+    pub archived: Option<String>,
+}
+
+/// Reads [`Identity`] in one statement of four index lookups.
+pub async fn identity<D: Backend>(tx: &mut SqlTx<D>, user_name: &str, external_id: Option<&str>) -> Result<Identity> {
+    let rows = identity_sql::<D>("", &tx.tenant, user_name, external_id).rows(tx.conn()).await?;
+    let mut found = Identity::default();
+    let mut latest: Option<String> = None;
+    for r in &rows {
+        match req_text::<D>(r, 0)?.as_str() {
+            "user_name" => found.user_name_taken = true,
+            "external_id" => found.external_id_taken = true,
+            _ => {
+                let updated = req_text::<D>(r, 2)?;
+                if latest.as_ref().is_none_or(|l| updated > *l) {
+                    latest = Some(updated);
+                    found.archived = Some(req_text::<D>(r, 1)?);
+                }
+            }
         }
     }
-    Ok(None)
+    Ok(found)
 }
 
-pub async fn archived_match<D: Backend>(
-    tx: &mut SqlTx<D>,
-    user_name: &str,
-    external_id: Option<&str>,
-) -> Result<Option<String>> {
-    let rows = archived_match_sql::<D>("", &tx.tenant, user_name, external_id).rows(tx.conn()).await?;
-    rows.first().map(|r| D::text(r, 0)).transpose().map(Option::flatten)
-}
-
-/// The archived person with this userName or externalId, latest first: two index lookups
-/// (users_archived_*), since SQLite would answer an OR by scanning the tenant. `prefix`
-/// lets a test ask for the plan of this very statement.
-pub fn archived_match_sql<D: Backend>(
-    prefix: &str,
-    tenant: &str,
-    user_name: &str,
-    external_id: Option<&str>,
-) -> Sql<D> {
-    let mut q = Sql::<D>::new(&format!("{prefix}SELECT id FROM (SELECT id, updated_at FROM users WHERE tenant_id = "))
-        .text(tenant)
-        .sql(" AND state = 'deleted' AND user_name_lower = ")
-        .text(user_name.to_lowercase());
-    if let Some(ext) = external_id {
-        q = q
-            .sql(" UNION ALL SELECT id, updated_at FROM users WHERE tenant_id = ")
+/// The statement of [`identity`]: each branch one lookup in its own index (the unique ones
+/// cover live people, `users_archived_*` the others; SQLite would answer an OR by scanning
+/// the tenant). `prefix` lets a test ask for the plan of this very statement.
+pub fn identity_sql<D: Backend>(prefix: &str, tenant: &str, user_name: &str, external_id: Option<&str>) -> Sql<D> {
+    let branch = |q: Sql<D>, label: &str, column: &str, value: &str, state: &str| {
+        q.sql(&format!("SELECT '{label}', id, updated_at FROM users WHERE tenant_id = "))
             .text(tenant)
-            .sql(" AND state = 'deleted' AND external_id = ")
-            .text(ext);
+            .sql(&format!(" AND {column} = "))
+            .text(value)
+            .sql(&format!(" AND state {state} 'deleted'"))
+    };
+    let name = user_name.to_lowercase();
+    let mut q = branch(Sql::<D>::new(prefix), "user_name", "user_name_lower", &name, "<>");
+    q = branch(q.sql(" UNION ALL "), "archived", "user_name_lower", &name, "=");
+    if let Some(ext) = external_id {
+        q = branch(q.sql(" UNION ALL "), "external_id", "external_id", ext, "<>");
+        q = branch(q.sql(" UNION ALL "), "archived", "external_id", ext, "=");
     }
-    q.sql(") found ORDER BY updated_at DESC LIMIT 1")
+    q
 }
 
+/// Replaces the e-mail index rows of a person.
 async fn write_emails<D: Backend>(tx: &mut SqlTx<D>, id: &str, emails: &[String]) -> Result<()> {
     Sql::<D>::new("DELETE FROM user_emails WHERE tenant_id = ")
         .text(tx.tenant.clone())
@@ -226,6 +217,11 @@ async fn write_emails<D: Backend>(tx: &mut SqlTx<D>, id: &str, emails: &[String]
         .text(id)
         .run(tx.conn())
         .await?;
+    insert_emails(tx, id, emails).await
+}
+
+/// The e-mail index rows of a person who has none yet.
+async fn insert_emails<D: Backend>(tx: &mut SqlTx<D>, id: &str, emails: &[String]) -> Result<()> {
     for (i, e) in emails.iter().enumerate() {
         Sql::<D>::new("INSERT INTO user_emails (tenant_id, user_id, position, value_lower) VALUES (")
             .text(tx.tenant.clone())
@@ -242,7 +238,9 @@ async fn write_emails<D: Backend>(tx: &mut SqlTx<D>, id: &str, emails: &[String]
     Ok(())
 }
 
-async fn write_profile<D: Backend>(tx: &mut SqlTx<D>, id: &str, p: &ProfileRow<'_>) -> Result<()> {
+/// Writes the profile row and the hand-granted permissions; `fresh`: the person was just
+/// inserted, so there are no permissions to clear first.
+async fn write_profile<D: Backend>(tx: &mut SqlTx<D>, id: &str, p: &ProfileRow<'_>, fresh: bool) -> Result<()> {
     let t = tx.tenant.clone();
     Sql::<D>::new(
         "INSERT INTO people (tenant_id, user_id, user_type, partner, company_role, password_hash, invitation_sent_at, \
@@ -270,12 +268,14 @@ async fn write_profile<D: Backend>(tx: &mut SqlTx<D>, id: &str, p: &ProfileRow<'
     )
     .run(tx.conn())
     .await?;
-    Sql::<D>::new("DELETE FROM person_permissions WHERE tenant_id = ")
-        .text(t.clone())
-        .sql(" AND user_id = ")
-        .text(id)
-        .run(tx.conn())
-        .await?;
+    if !fresh {
+        Sql::<D>::new("DELETE FROM person_permissions WHERE tenant_id = ")
+            .text(t.clone())
+            .sql(" AND user_id = ")
+            .text(id)
+            .run(tx.conn())
+            .await?;
+    }
     let mut permissions = p.permissions.to_vec();
     permissions.sort();
     permissions.dedup();
@@ -342,7 +342,7 @@ pub async fn insert<D: Backend>(tx: &mut SqlTx<D>, new: &NewPerson, now: OffsetD
     .await
     .map_err(conflict)?;
     if new.state != State::Deleted {
-        write_emails(tx, &id, &cols.emails).await?;
+        insert_emails(tx, &id, &cols.emails).await?;
     }
     let profile = ProfileRow {
         user_type: new.user_type,
@@ -352,7 +352,7 @@ pub async fn insert<D: Backend>(tx: &mut SqlTx<D>, new: &NewPerson, now: OffsetD
         invitation: new.invitation,
         permissions: &new.permissions,
     };
-    write_profile(tx, &id, &profile).await?;
+    write_profile(tx, &id, &profile, true).await?;
     // What was just written, without reading it back: a new person is in no group yet.
     Ok(Person {
         id,
@@ -421,7 +421,7 @@ pub async fn save<D: Backend>(tx: &mut SqlTx<D>, p: &Person, now: OffsetDateTime
         invitation: p.invitation,
         permissions: &p.permissions,
     };
-    write_profile(tx, &p.id, &profile).await?;
+    write_profile(tx, &p.id, &profile, false).await?;
     // The row is the caller's, locked with the tenant: this is what it now holds.
     let mut saved = p.clone();
     saved.permissions.sort();

@@ -2,6 +2,9 @@
 //! log live here; people, projects and the outbox in the sibling modules.
 
 use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -27,13 +30,52 @@ pub struct SqlTx<D: Backend> {
     /// Read once per transaction: a use case asks for them several times, and a write
     /// transaction holds the tenant's lock, so they cannot change under it.
     settings: Option<TenantSettings>,
-    roles: Option<Vec<Role>>,
+    roles: Option<Arc<Vec<Role>>>,
+    /// The tenant's `roles_version` as read with its settings (unknown until then, and
+    /// again once this transaction changed a role).
+    roles_version: Option<i64>,
+    known_roles: Arc<RolesCache>,
+    /// The last identity looked up (a create asks twice: for an archived match, then
+    /// whether it is taken), until the next write of a person.
+    identity: Option<(String, Option<String>, people::Identity)>,
     _dialect: std::marker::PhantomData<fn() -> D>,
 }
 
+/// A tenant's roles, read at one `roles_version`.
+type Versioned = (i64, Arc<Vec<Role>>);
+
+/// Every tenant's roles as last read, with the `roles_version` they were read at.
+#[derive(Default)]
+pub struct RolesCache(Mutex<HashMap<String, Versioned>>);
+
+impl RolesCache {
+    fn get(&self, tenant: &str, version: i64) -> Option<Arc<Vec<Role>>> {
+        let known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        known.get(tenant).filter(|(v, _)| *v == version).map(|(_, roles)| roles.clone())
+    }
+
+    fn put(&self, tenant: &str, version: i64, roles: &Arc<Vec<Role>>) {
+        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // Tenants are few; the cap only guards memory.
+        if known.len() >= 10_000 {
+            known.clear();
+        }
+        known.insert(tenant.to_owned(), (version, roles.clone()));
+    }
+}
+
 impl<D: Backend> SqlTx<D> {
-    pub fn new(tx: Box<dyn Conn>, tenant: &TenantId) -> Self {
-        Self { tx, tenant: tenant.0.clone(), settings: None, roles: None, _dialect: std::marker::PhantomData }
+    pub fn new(tx: Box<dyn Conn>, tenant: &TenantId, known_roles: Arc<RolesCache>) -> Self {
+        Self {
+            tx,
+            tenant: tenant.0.clone(),
+            settings: None,
+            roles: None,
+            roles_version: None,
+            known_roles,
+            identity: None,
+            _dialect: std::marker::PhantomData,
+        }
     }
 
     pub(super) fn conn(&mut self) -> &mut dyn Conn {
@@ -83,13 +125,14 @@ impl<D: Backend> SqlTx<D> {
     async fn read_settings(&mut self, lock: &str) -> Result<Option<TenantSettings>> {
         let rows = Sql::<D>::new(
             "SELECT seat_limit, link_validity_hours, scim_create, scim_deactivate, scim_reactivate, send_invitations, \
-             join_link_hash FROM tenant_settings WHERE tenant_id = ",
+             join_link_hash, roles_version FROM tenant_settings WHERE tenant_id = ",
         )
         .text(self.tenant.clone())
         .sql(lock)
         .rows(self.conn())
         .await?;
         let Some(r) = rows.first() else { return Ok(None) };
+        self.roles_version = D::int(r, 7)?;
         Ok(Some(TenantSettings {
             seat_limit: D::int(r, 0)?.and_then(|n| u32::try_from(n).ok()),
             link_validity_hours: D::int(r, 1)?
@@ -140,46 +183,86 @@ impl<D: Backend> SqlTx<D> {
         Ok(())
     }
 
-    async fn read_roles(&mut self, name: Option<&str>) -> Result<Vec<Role>> {
-        let mut q =
-            Sql::<D>::new("SELECT name, description, builtin FROM roles WHERE tenant_id = ").text(self.tenant.clone());
-        if let Some(n) = name {
-            q = q.sql(" AND name = ").text(n);
-        }
-        let rows = q.sql(" ORDER BY builtin DESC, name").rows(self.conn()).await?;
-        let mut roles = Vec::new();
+    /// The tenant's roles with their permissions, in one statement.
+    async fn read_roles(&mut self) -> Result<Vec<Role>> {
+        let rows = Sql::<D>::new(
+            "SELECT r.name, r.description, r.builtin, p.permission, p.kind FROM roles r \
+             LEFT JOIN role_permissions p ON p.tenant_id = r.tenant_id AND p.role = r.name WHERE r.tenant_id = ",
+        )
+        .text(self.tenant.clone())
+        .sql(" ORDER BY r.builtin DESC, r.name, p.permission")
+        .rows(self.conn())
+        .await?;
+        let mut roles: Vec<Role> = Vec::new();
         for r in &rows {
-            roles.push(Role {
-                name: req_text::<D>(r, 0)?,
-                description: req_text::<D>(r, 1)?,
-                builtin: D::int(r, 2)?.unwrap_or(0) != 0,
-                defaults: Vec::new(),
-                grantable: Vec::new(),
-            });
-        }
-        if roles.is_empty() {
-            // Nobody wrote to this tenant yet: its first writer will store these.
-            return Ok(builtin_roles().into_iter().filter(|r| name.is_none_or(|n| n == r.name)).collect());
-        }
-        let names: Vec<String> = roles.iter().map(|r| r.name.clone()).collect();
-        let rows = Sql::<D>::new("SELECT role, permission, kind FROM role_permissions WHERE tenant_id = ")
-            .text(self.tenant.clone())
-            .sql(" AND role IN ")
-            .list(&names)
-            .sql(" ORDER BY role, permission")
-            .rows(self.conn())
-            .await?;
-        for r in &rows {
-            let (role, perm, kind) = (req_text::<D>(r, 0)?, req_text::<D>(r, 1)?, req_text::<D>(r, 2)?);
-            if let Some(found) = roles.iter_mut().find(|x| x.name == role) {
+            let name = req_text::<D>(r, 0)?;
+            if roles.last().is_none_or(|last| last.name != name) {
+                roles.push(Role {
+                    name,
+                    description: req_text::<D>(r, 1)?,
+                    builtin: D::int(r, 2)?.unwrap_or(0) != 0,
+                    defaults: Vec::new(),
+                    grantable: Vec::new(),
+                });
+            }
+            let role = roles.last_mut().expect("pushed above");
+            if let (Some(permission), Some(kind)) = (D::text(r, 3)?, D::text(r, 4)?) {
                 if kind == "default" {
-                    found.defaults.push(perm);
+                    role.defaults.push(permission);
                 } else {
-                    found.grantable.push(perm);
+                    role.grantable.push(permission);
                 }
             }
         }
+        if roles.is_empty() {
+            // Nobody wrote to this tenant yet: its first writer will store these.
+            return Ok(builtin_roles());
+        }
         Ok(roles)
+    }
+
+    /// [`people::identity`], asked once per identity until a person is written.
+    async fn identity(&mut self, user_name: &str, external_id: Option<&str>) -> Result<people::Identity> {
+        if let Some((name, ext, found)) = &self.identity {
+            if name == user_name && ext.as_deref() == external_id {
+                return Ok(found.clone());
+            }
+        }
+        let found = people::identity::<D>(self, user_name, external_id).await?;
+        self.identity = Some((user_name.to_owned(), external_id.map(str::to_owned), found.clone()));
+        Ok(found)
+    }
+
+    /// Fills `roles`: from the cache when it holds the version this transaction read.
+    async fn load_roles(&mut self) -> Result<()> {
+        if self.roles.is_some() {
+            return Ok(());
+        }
+        if let Some(cached) = self.roles_version.and_then(|v| self.known_roles.get(&self.tenant, v)) {
+            self.roles = Some(cached);
+            return Ok(());
+        }
+        let roles = Arc::new(self.read_roles().await?);
+        if let Some(version) = self.roles_version {
+            self.known_roles.put(&self.tenant, version, &roles);
+        }
+        self.roles = Some(roles);
+        Ok(())
+    }
+
+    /// Gives the tenant a new `roles_version` (with the change that follows, in this
+    /// transaction), so that no server uses the roles it cached before. A random one, not a
+    /// count: a version whose transaction rolled back must never come back with other roles.
+    async fn roles_changed(&mut self) -> Result<()> {
+        self.roles = None;
+        self.roles_version = None;
+        Sql::<D>::new("UPDATE tenant_settings SET roles_version = ")
+            .int(rand::random::<i64>())
+            .sql(" WHERE tenant_id = ")
+            .text(self.tenant.clone())
+            .run(self.conn())
+            .await?;
+        Ok(())
     }
 
     pub async fn commit_boxed(self: Box<Self>) -> Result<()> {
@@ -259,18 +342,27 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
     }
 
     async fn identity_taken(&mut self, user_name: &str, external_id: Option<&str>) -> Result<Option<&'static str>> {
-        people::identity_taken::<D>(self, user_name, external_id).await
+        let found = self.identity(user_name, external_id).await?;
+        Ok(if found.user_name_taken {
+            Some("userName")
+        } else if found.external_id_taken {
+            Some("externalId")
+        } else {
+            None
+        })
     }
 
     async fn archived_match(&mut self, user_name: &str, external_id: Option<&str>) -> Result<Option<String>> {
-        people::archived_match::<D>(self, user_name, external_id).await
+        Ok(self.identity(user_name, external_id).await?.archived)
     }
 
     async fn insert_person(&mut self, new: &NewPerson, now: OffsetDateTime) -> Result<Person> {
+        self.identity = None;
         people::insert::<D>(self, new, now).await
     }
 
     async fn save_person(&mut self, person: &Person, now: OffsetDateTime) -> Result<Person> {
+        self.identity = None;
         people::save::<D>(self, person, now).await
     }
 
@@ -299,23 +391,22 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
     }
 
     async fn roles(&mut self) -> Result<Vec<Role>> {
-        if self.roles.is_none() {
-            self.roles = Some(self.read_roles(None).await?);
-        }
-        Ok(self.roles.clone().unwrap_or_default())
+        self.load_roles().await?;
+        Ok(self.roles.as_deref().cloned().unwrap_or_default())
     }
 
     async fn role(&mut self, name: &str) -> Result<Option<Role>> {
-        Ok(self.roles().await?.into_iter().find(|r| r.name == name))
+        self.load_roles().await?;
+        Ok(self.roles.as_deref().into_iter().flatten().find(|r| r.name == name).cloned())
     }
 
     async fn save_role(&mut self, role: &Role) -> Result<()> {
-        self.roles = None;
+        self.roles_changed().await?;
         self.write_role(role).await
     }
 
     async fn delete_role(&mut self, name: &str) -> Result<()> {
-        self.roles = None;
+        self.roles_changed().await?;
         Sql::<D>::new("DELETE FROM roles WHERE tenant_id = ")
             .text(self.tenant.clone())
             .sql(" AND name = ")

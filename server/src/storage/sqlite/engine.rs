@@ -48,6 +48,9 @@ const IDLE_READERS: usize = 4;
 /// The page cache of each pooled reader, in KiB: point reads of a large tenant touch pages
 /// all over the file, and every miss is a `pread`.
 const READER_CACHE_KIB: u32 = 4096;
+/// The writer's page cache, in KiB: every create updates indexes at random places
+/// (userName, e-mails, the audit log's person index).
+const WRITER_CACHE_KIB: u32 = 16384;
 /// The page cache of each scanning reader thread, in KiB: scans read ahead from the OS.
 const SCANNER_CACHE_KIB: u32 = 512;
 
@@ -82,6 +85,11 @@ impl Engine {
         // stall of tens of milliseconds for every write queued behind it): the checkpointer
         // thread does, beside it, without blocking it.
         writer_conn.execute_batch("PRAGMA wal_autocheckpoint = 0;").map_err(sqlite_error)?;
+        // A WAL started over keeps its length; past this it is cut back.
+        writer_conn.execute_batch(&format!("PRAGMA journal_size_limit = {WAL_KEEP_BYTES};")).map_err(sqlite_error)?;
+        // Each write runs in a savepoint, which copies every page it first touches to a
+        // sub-journal: in memory rather than in a temporary file (a pwrite per page).
+        writer_conn.execute_batch("PRAGMA temp_store = MEMORY;").map_err(sqlite_error)?;
         let writer = Arc::new(tokio::sync::Mutex::new(Writer { conn: writer_conn, waiting: Vec::new() }));
         let (commit, signals) = mpsc::channel::<()>();
         let committed = writer.clone();
@@ -91,14 +99,11 @@ impl Engine {
             .map_err(|e| Error::Storage(Box::new(e)))?;
         let checkpoint_conn = open(path, Role::Writer)?;
         let (checkpointer, stop) = mpsc::channel::<()>();
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
-        let wal = PathBuf::from(wal);
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
-                    checkpoint(&checkpoint_conn, &wal);
+                    checkpoint(&checkpoint_conn);
                 }
             })
             .map_err(|e| Error::Storage(Box::new(e)))?;
@@ -139,11 +144,11 @@ impl Engine {
         if writer.conn.is_autocommit() {
             // IMMEDIATE takes the write lock now: another process on the file (a CLI
             // command) waits on busy_timeout instead of failing to upgrade a read lock.
-            writer.conn.execute_batch("BEGIN IMMEDIATE").map_err(sqlite_error)?;
+            exec(&writer.conn, "BEGIN IMMEDIATE")?;
         }
-        if let Err(e) = writer.conn.execute_batch("SAVEPOINT w") {
+        if let Err(e) = exec(&writer.conn, "SAVEPOINT w") {
             end_if_idle(&writer);
-            return Err(sqlite_error(e));
+            return Err(e);
         }
         Ok(WriteTx { writer: Some(writer), commit: self.commit.clone() })
     }
@@ -163,9 +168,9 @@ impl Engine {
     /// A read transaction on one snapshot, on a pooled reader connection of its own.
     pub fn begin_read(&self) -> Result<ReadTx> {
         let conn = self.reader()?;
-        if let Err(e) = conn.execute_batch("BEGIN") {
+        if let Err(e) = exec(&conn, "BEGIN") {
             self.give_back(conn);
-            return Err(sqlite_error(e));
+            return Err(e);
         }
         Ok(ReadTx { conn: Some(conn), idle: self.idle.clone() })
     }
@@ -186,10 +191,10 @@ impl Engine {
     /// WAL's read locks once instead of once a statement.
     pub fn snapshot_here<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         self.read_here(|conn| {
-            conn.prepare_cached("BEGIN").and_then(|mut s| s.execute([])).map_err(sqlite_error)?;
+            exec(conn, "BEGIN")?;
             let out = f(conn);
             // A read-only transaction: ending it either way keeps nothing.
-            conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).map_err(sqlite_error)?;
+            exec(conn, "COMMIT")?;
             out
         })
     }
@@ -236,9 +241,9 @@ impl WriteTx {
     /// Keeps this write's changes and answers once they are committed.
     pub async fn commit(mut self) -> Result<()> {
         let mut writer = self.writer.take().expect("held until commit or drop");
-        if let Err(e) = writer.conn.execute_batch("RELEASE w") {
+        if let Err(e) = exec(&writer.conn, "RELEASE w") {
             rollback(&writer);
-            return Err(sqlite_error(e));
+            return Err(e);
         }
         let (answer, committed) = oneshot::channel();
         writer.waiting.push(answer);
@@ -265,7 +270,7 @@ impl Drop for WriteTx {
 
 /// Undoes the current write's savepoint (the writes released before it stay).
 fn rollback(writer: &Writer) {
-    if let Err(e) = writer.conn.execute_batch("ROLLBACK TO w; RELEASE w") {
+    if let Err(e) = exec(&writer.conn, "ROLLBACK TO w").and_then(|()| exec(&writer.conn, "RELEASE w")) {
         tracing::error!(error = %e, "cannot roll back a write's savepoint");
     }
     end_if_idle(writer);
@@ -275,7 +280,7 @@ fn rollback(writer: &Writer) {
 /// not held by a transaction with nothing in it.
 fn end_if_idle(writer: &Writer) {
     if writer.waiting.is_empty() && !writer.conn.is_autocommit() {
-        if let Err(e) = writer.conn.execute_batch("ROLLBACK") {
+        if let Err(e) = exec(&writer.conn, "ROLLBACK") {
             tracing::error!(error = %e, "cannot end an empty write transaction");
         }
     }
@@ -292,7 +297,7 @@ fn commit_loop(writer: &tokio::sync::Mutex<Writer>, signals: &mpsc::Receiver<()>
         // A failed statement may have ended the transaction by itself (SQLite does so on
         // some I/O errors): then nothing of it is kept, and every write fails.
         let committed = !writer.conn.is_autocommit()
-            && match writer.conn.execute_batch("COMMIT") {
+            && match exec(&writer.conn, "COMMIT") {
                 Ok(()) => true,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot commit a write transaction");
@@ -300,7 +305,7 @@ fn commit_loop(writer: &tokio::sync::Mutex<Writer>, signals: &mpsc::Receiver<()>
                 }
             };
         if !writer.conn.is_autocommit() {
-            let _ = writer.conn.execute_batch("ROLLBACK");
+            let _ = exec(&writer.conn, "ROLLBACK");
         }
         for answer in writer.waiting.drain(..) {
             let _ = answer.send(committed);
@@ -330,7 +335,7 @@ impl Drop for ReadTx {
 
 /// Returns a reader to the pool, out of any transaction (or closes it, the pool being full).
 fn give_back(idle: &Mutex<Vec<Connection>>, conn: Connection) {
-    if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
+    if !conn.is_autocommit() && exec(&conn, "ROLLBACK").is_err() {
         return;
     }
     let mut idle = idle.lock().unwrap_or_else(|e| e.into_inner());
@@ -365,7 +370,7 @@ fn open(path: &Path, role: Role) -> Result<Connection> {
     // NORMAL in WAL mode: a commit survives a crash of the process.
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;").map_err(sqlite_error)?;
     let cache_kib = match role {
-        Role::Writer => None,
+        Role::Writer => Some(WRITER_CACHE_KIB),
         Role::Reader => Some(READER_CACHE_KIB),
         Role::Scanner => Some(SCANNER_CACHE_KIB),
     };
@@ -375,20 +380,38 @@ fn open(path: &Path, role: Role) -> Result<Connection> {
     Ok(conn)
 }
 
-/// PASSIVE checkpoints copy what no reader still needs and never wait for anyone, but under
-/// constant reads and writes the WAL is never restarted and grows without bound (2 GB in a
-/// benchmark). Past `WAL_LIMIT` a TRUNCATE checkpoint waits for the readers of older frames
-/// to finish (and holds writers meanwhile: milliseconds) and empties it.
-fn checkpoint(conn: &Connection, wal: &Path) {
-    let large = std::fs::metadata(wal).map(|m| m.len() > WAL_LIMIT).unwrap_or(false);
-    let sql = if large { "PRAGMA wal_checkpoint(TRUNCATE)" } else { "PRAGMA wal_checkpoint(PASSIVE)" };
-    if let Err(e) = conn.query_row(sql, [], |_| Ok(())) {
+/// PASSIVE checkpoints copy what no reader still needs and never wait for anyone. Once they
+/// have copied every frame, the next write starts the WAL over from its beginning. Under
+/// constant reads and writes that may never happen (some reader always holds an older
+/// snapshot) and the WAL grows without bound (2 GB in a benchmark): past `WAL_LIMIT_FRAMES`
+/// frames in use, a TRUNCATE checkpoint waits for those readers (and holds writers
+/// meanwhile) and empties it. The file's own size says nothing here: a WAL that has been
+/// started over keeps its length (up to `journal_size_limit`) while holding few frames.
+fn checkpoint(conn: &Connection) {
+    let passive =
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)));
+    let result = match passive {
+        Ok((in_use, copied)) if in_use >= WAL_LIMIT_FRAMES && copied < in_use => {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        }
+        other => other.map(drop),
+    };
+    if let Err(e) = result {
         tracing::warn!(error = %e, "WAL checkpoint failed");
     }
 }
 
-/// The WAL size past which the checkpointer empties it.
-const WAL_LIMIT: u64 = 64 * 1024 * 1024;
+/// The frames in use in the WAL past which the checkpointer waits for readers to empty it
+/// (64 MiB of 4 KiB pages).
+const WAL_LIMIT_FRAMES: i64 = 16 * 1024;
+/// The length a WAL file is cut back to when a write starts it over, in bytes.
+const WAL_KEEP_BYTES: i64 = 64 * 1024 * 1024;
+
+/// Runs one statement of transaction control, prepared once per connection (they run for
+/// every write and many reads: parsing them each time showed in profiles).
+fn exec(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop).map_err(sqlite_error)
+}
 
 /// Maps a rusqlite error to the domain, as `storage::db_error` does for sqlx: unique
 /// violations are conflicts, the rest is internal and keeps its cause for the log.

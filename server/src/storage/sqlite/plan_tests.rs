@@ -103,20 +103,21 @@ async fn prepared_lookups_use_an_index() {
     }
 }
 
-/// Every SCIM create first looks for an archived person with the same userName or
-/// externalId; without its own indexes that lookup scanned the tenant, and creates slowed
-/// down as the tenant grew.
+/// Every SCIM create first looks for a live or archived person with the same userName or
+/// externalId; without their own indexes the archived lookups scanned the tenant, and
+/// creates slowed down as the tenant grew.
 #[tokio::test]
-async fn the_archived_lookup_before_a_create_uses_indexes() {
+async fn the_identity_lookup_before_a_create_uses_indexes() {
     let (store, _dir) = store().await;
-    let sql = crate::storage::people::archived_match_sql::<Sqlite>("EXPLAIN QUERY PLAN ", "t", "ada", Some("E1"));
+    let sql = crate::storage::people::identity_sql::<Sqlite>("EXPLAIN QUERY PLAN ", "t", "ada", Some("E1"));
     let read = store.engine.begin_read().expect("read");
     let rows = super::conns::rows(read.conn(), &sql.build()).expect("explain");
     // EXPLAIN QUERY PLAN answers (id, parent, notused, detail).
     let plan: Vec<String> = rows.iter().map(|r| r.text(3).expect("detail").unwrap_or_default()).collect();
     let plan = plan.join("\n");
-    assert!(plan.contains("USING INDEX users_archived_user_name"), "{plan}");
-    assert!(plan.contains("USING INDEX users_archived_external_id"), "{plan}");
+    for index in ["users_user_name", "users_external_id", "users_archived_user_name", "users_archived_external_id"] {
+        assert!(plan.contains(&format!("USING INDEX {index} ")), "{index}: {plan}");
+    }
     assert!(!plan.contains("USING PRIMARY KEY (tenant_id=?)\n") && !plan.contains("SCAN users"), "{plan}");
 }
 
