@@ -196,3 +196,11 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
         tracing::info!("shutting down: finishing in-flight requests");
     }
 }
+
+/// mimalloc, for Rust and (through its `override` feature) for the bundled SQLite too: a
+/// write's savepoint journals each page it touches in 1 KiB chunks, and glibc's malloc spent
+/// a third of a write's time on them and on consolidating its free lists. Measured with
+/// `conformance/bench/run.sh` (100,000 users): creates 5,000 -> 6,300/s, lookups by
+/// userName 13,700 -> 17,200/s, peak resident memory 136 -> 141 MB.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

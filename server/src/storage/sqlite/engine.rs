@@ -85,11 +85,11 @@ impl Engine {
         // stall of tens of milliseconds for every write queued behind it): the checkpointer
         // thread does, beside it, without blocking it.
         writer_conn.execute_batch("PRAGMA wal_autocheckpoint = 0;").map_err(sqlite_error)?;
+        // Each write runs in a savepoint, which copies every page it first touches to a
+        // sub-journal: in memory rather than in a temporary file.
+        writer_conn.execute_batch("PRAGMA temp_store = MEMORY;").map_err(sqlite_error)?;
         // A WAL started over keeps its length; past this it is cut back.
         writer_conn.execute_batch(&format!("PRAGMA journal_size_limit = {WAL_KEEP_BYTES};")).map_err(sqlite_error)?;
-        // Each write runs in a savepoint, which copies every page it first touches to a
-        // sub-journal: in memory rather than in a temporary file (a pwrite per page).
-        writer_conn.execute_batch("PRAGMA temp_store = MEMORY;").map_err(sqlite_error)?;
         let writer = Arc::new(tokio::sync::Mutex::new(Writer { conn: writer_conn, waiting: Vec::new() }));
         let (commit, signals) = mpsc::channel::<()>();
         let committed = writer.clone();
