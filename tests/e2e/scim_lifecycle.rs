@@ -266,8 +266,17 @@ async fn every_read_answers_the_role_in_force() {
     app.admin(Method::PUT, &format!("/group-bindings/{admins}"), Some(json!({"companyRole": "admin"})))
         .await
         .expect(200);
+    let zeta = app.group("Zeta", &[&id]).await;
     for u in reads(&app, &id).await {
         assert_eq!(primary(&u), Some(json!("admin")), "{u}");
+        // Its groups come with it, in display-name order.
+        let groups: Vec<(&str, &str)> = u["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .map(|g| (g["value"].as_str().unwrap(), g["display"].as_str().unwrap()))
+            .collect();
+        assert_eq!(groups, vec![(admins.as_str(), "Admins"), (zeta.as_str(), "Zeta")], "{u}");
     }
     app.admin(Method::PUT, &format!("/group-bindings/{admins}"), Some(json!({}))).await.expect(200);
     deactivate(&app, &id).await.expect(200);

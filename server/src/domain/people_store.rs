@@ -104,6 +104,8 @@ pub trait PeopleTx: Send {
     async fn remove_manual_grant(&mut self, project: &str, person: &str) -> Result<bool>;
 
     async fn bindings(&mut self) -> Result<Vec<GroupBinding>>;
+    /// The bindings of these groups only (groups without one are not listed).
+    async fn bindings_of(&mut self, groups: &[String]) -> Result<Vec<GroupBinding>>;
     /// The display name of a group of this tenant, if it exists.
     async fn group_display(&mut self, id: &str) -> Result<Option<String>>;
     /// Replaces a group's bindings (empty: unbound).

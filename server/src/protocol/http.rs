@@ -73,7 +73,13 @@ pub fn precondition(req: &Request) -> Precondition {
 
 /// A SCIM JSON answer.
 pub fn scim_json(status: StatusCode, body: &Value) -> Response {
-    Response::builder().status(status).content_type(SCIM_MEDIA_TYPE).body(body.to_string())
+    Response::builder().status(status).content_type(SCIM_MEDIA_TYPE).body(json_bytes(body))
+}
+
+/// A JSON body as bytes, written straight into a buffer (`to_string` goes through
+/// `fmt::Display`, a formatter call per token: it showed in profiles of every answer).
+fn json_bytes(body: &Value) -> Vec<u8> {
+    serde_json::to_vec(body).unwrap_or_default()
 }
 
 /// A resource answer with its `ETag` (and `Location` on 201).
@@ -82,5 +88,5 @@ pub fn resource_response(status: StatusCode, body: &Value, etag: &str, location:
     if let Some(location) = location {
         builder = builder.header("Location", location);
     }
-    builder.body(body.to_string())
+    builder.body(json_bytes(body))
 }

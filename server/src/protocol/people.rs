@@ -297,8 +297,10 @@ pub async fn overlays_known(
     let groups: Vec<&StoredResource> = items.iter().filter(|r| r.resource_type == ResourceType::Group).collect();
     if !groups.is_empty() {
         let mut tx = state.store.people().read(tenant).await?;
-        let bindings = tx.bindings().await?;
-        let projects = tx.projects().await?;
+        let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+        let bindings = tx.bindings_of(&ids).await?;
+        // Project names only when a group is bound to a project (rarely, and few).
+        let projects = if bindings.iter().any(|b| !b.projects.is_empty()) { tx.projects().await? } else { Vec::new() };
         tx.commit().await?;
         for g in groups {
             let mut ext = Map::new();

@@ -150,20 +150,23 @@ pub async fn remove_manual<D: Backend>(tx: &mut SqlTx<D>, project: &str, person:
     Ok(n > 0)
 }
 
-pub async fn bindings<D: Backend>(tx: &mut SqlTx<D>) -> Result<Vec<GroupBinding>> {
+/// Every group binding of the tenant, or those of `groups` only.
+pub async fn bindings<D: Backend>(tx: &mut SqlTx<D>, groups: Option<&[String]>) -> Result<Vec<GroupBinding>> {
     let t = tx.tenant.clone();
-    let rows = Sql::<D>::new(
+    let only = |q: Sql<D>, column: &str| match groups {
+        Some(ids) => q.sql(&format!(" AND {column} IN ")).list(ids),
+        None => q,
+    };
+    let q = Sql::<D>::new(
         "SELECT g.id, g.display_name, b.project_id, b.role, NULL FROM group_project_bindings b \
          JOIN groups g ON g.tenant_id = b.tenant_id AND g.id = b.group_id WHERE b.tenant_id = ",
     )
-    .text(t.clone())
-    .sql(
+    .text(t.clone());
+    let q = only(q, "b.group_id").sql(
         " UNION ALL SELECT g.id, g.display_name, NULL, NULL, r.company_role FROM group_role_bindings r \
          JOIN groups g ON g.tenant_id = r.tenant_id AND g.id = r.group_id WHERE r.tenant_id = ",
-    )
-    .text(t)
-    .rows(tx.conn())
-    .await?;
+    );
+    let rows = only(q.text(t), "r.group_id").rows(tx.conn()).await?;
     let mut out: Vec<GroupBinding> = Vec::new();
     for r in &rows {
         let (id, display) = (req_text::<D>(r, 0)?, req_text::<D>(r, 1)?);

@@ -538,7 +538,11 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
     }
 
     async fn bindings(&mut self) -> Result<Vec<GroupBinding>> {
-        projects::bindings::<D>(self).await
+        projects::bindings::<D>(self, None).await
+    }
+
+    async fn bindings_of(&mut self, groups: &[String]) -> Result<Vec<GroupBinding>> {
+        projects::bindings::<D>(self, Some(groups)).await
     }
 
     async fn group_display(&mut self, id: &str) -> Result<Option<String>> {

@@ -250,10 +250,11 @@ impl Store for SqliteStore {
         id: &str,
         with_relations: bool,
     ) -> Result<Option<StoredResource>> {
-        if with_relations {
-            self.engine.snapshot_here(|conn| resources::get(conn, tenant, rt, id, true))
+        let read = |conn: &rusqlite::Connection| resources::get(conn, tenant, rt, id, with_relations);
+        if resources::reads_at_once(rt, with_relations) {
+            self.engine.read_here(read)
         } else {
-            self.engine.read_here(|conn| resources::get(conn, tenant, rt, id, false))
+            self.engine.snapshot_here(read)
         }
     }
 
@@ -280,7 +281,12 @@ impl Store for SqliteStore {
         // The identity providers' equality lookups and whole-tenant pages take prepared
         // statements; the rest is built dynamically.
         if pages::is_lookup(rt, query) {
-            let page = self.engine.snapshot_here(|conn| pages::page(conn, tenant, rt, query).transpose())?;
+            let read = |conn: &rusqlite::Connection| pages::page(conn, tenant, rt, query).transpose();
+            let page = if pages::lookup_at_once(rt, query) {
+                self.engine.read_here(read)?
+            } else {
+                self.engine.snapshot_here(read)?
+            };
             if let Some(page) = page {
                 return Ok(page);
             }

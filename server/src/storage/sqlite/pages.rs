@@ -13,7 +13,7 @@ use crate::storage::rows::{live, table};
 
 use super::engine::sqlite_error;
 use super::relations;
-use super::resources::{columns, raw};
+use super::resources::{columns, columns_with_groups, decode_with_groups, raw, raw_with_groups};
 
 /// Whether [`page`] answers this query (else it needs the general path).
 pub fn handles(rt: ResourceType, query: &ListQuery) -> bool {
@@ -104,13 +104,19 @@ fn lookup(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &ListQu
 /// The lookup's statement (`?1` the tenant) and the value bound as `?2`.
 pub(super) fn lookup_statement(rt: ResourceType, query: &ListQuery) -> Option<(String, String)> {
     let (condition, bound) = lookup_condition(rt, query)?;
+    // A User's groups come with it, in the same statement.
+    let columns = if query.with_relations { columns_with_groups(rt) } else { columns(rt) };
     let sql = format!(
-        "SELECT {} FROM {} r WHERE r.tenant_id = ?1 AND {condition}{} ORDER BY r.id",
-        columns(rt),
+        "SELECT {columns} FROM {} r WHERE r.tenant_id = ?1 AND {condition}{} ORDER BY r.id",
         table(rt),
         live(rt)
     );
     Some((sql, bound))
+}
+
+/// Whether [`page`] answers this lookup in one statement (else in two, best on one snapshot).
+pub fn lookup_at_once(rt: ResourceType, query: &ListQuery) -> bool {
+    rt == ResourceType::User || !query.with_relations
 }
 
 fn lookup_condition(rt: ResourceType, query: &ListQuery) -> Option<(&'static str, String)> {
@@ -142,13 +148,18 @@ fn run_lookup(
     bound: &str,
 ) -> Result<Page> {
     {
-        let all = collect(conn, sql, params![tenant.0, bound], rt)?;
+        let mut stmt = conn.prepare_cached(sql).map_err(sqlite_error)?;
+        let rows = stmt.query_map(params![tenant.0, bound], raw_with_groups).map_err(sqlite_error)?;
+        let mut all = Vec::new();
+        for row in rows {
+            all.push(decode_with_groups(rt, row.map_err(sqlite_error)?)?);
+        }
         // Few rows match an equality on these columns: page them here.
         let total = all.len() as u64;
         let skip = usize::try_from(query.start_index.saturating_sub(1)).unwrap_or(usize::MAX);
         let mut items: Vec<StoredResource> =
             all.into_iter().skip(skip).take(usize::try_from(query.count).unwrap_or(usize::MAX)).collect();
-        if query.with_relations {
+        if query.with_relations && rt == ResourceType::Group {
             relations::load(conn, tenant, &mut items)?;
         }
         Ok(Page { total, items, next: None })

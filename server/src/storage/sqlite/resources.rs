@@ -7,7 +7,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::domain::patch::MemberOp;
-use crate::domain::resource::{Meta, Mutation, NewResource, Precondition, StoredResource, TenantId};
+use crate::domain::resource::{GroupRef, Meta, Mutation, NewResource, Precondition, StoredResource, TenantId};
 use crate::domain::schema::ResourceType;
 use crate::domain::{Error, Result};
 use crate::storage::rows::{live, name_column, not_found, standing_of, table, Columns, RawRow};
@@ -16,7 +16,7 @@ use crate::storage::timefmt;
 use super::engine::sqlite_error;
 use super::relations;
 
-/// A row of [`COLUMNS`](columns): a User's has its standing as a sixth column.
+/// A row of [`columns`]: a User's has its standing as a sixth column.
 pub(super) fn raw(row: &Row<'_>) -> rusqlite::Result<RawRow> {
     Ok(RawRow {
         id: row.get(0)?,
@@ -28,24 +28,59 @@ pub(super) fn raw(row: &Row<'_>) -> rusqlite::Result<RawRow> {
     })
 }
 
+/// A row of [`columns_with_groups`]: the resource, and a User's groups as JSON.
+pub(super) fn raw_with_groups(row: &Row<'_>) -> rusqlite::Result<(RawRow, Option<String>)> {
+    Ok((raw(row)?, if row.as_ref().column_count() > 6 { row.get(6)? } else { None }))
+}
+
 /// The columns a resource is read with (see [`raw`]).
 pub(super) fn columns(rt: ResourceType) -> String {
     format!("r.id, r.data, r.version, r.created_at, r.updated_at{}", standing_of(rt))
 }
 
-fn select_by_id(rt: ResourceType) -> &'static str {
-    static USER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!(
-            "SELECT {} FROM users r WHERE r.tenant_id = ? AND r.id = ? AND r.state <> 'deleted'",
-            columns(ResourceType::User)
-        )
+/// As [`columns`], with a User's groups as a seventh, JSON column (`[[id, display], …]` in
+/// display-name order): a point read of a User with its groups is one statement.
+pub(super) fn columns_with_groups(rt: ResourceType) -> String {
+    match rt {
+        ResourceType::User => format!(
+            "{}, (SELECT json_group_array(json_array(g.id, g.display_name) ORDER BY g.display_name_lower, g.id) \
+             FROM group_members m JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
+             WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id)",
+            columns(rt)
+        ),
+        ResourceType::Group => columns(rt),
+    }
+}
+
+/// Decodes a row of [`columns_with_groups`]; a User's groups are set when it has the column.
+pub(super) fn decode_with_groups(rt: ResourceType, (row, groups): (RawRow, Option<String>)) -> Result<StoredResource> {
+    let mut stored = row.decode(rt)?;
+    if let Some(json) = groups {
+        let pairs: Vec<(String, String)> =
+            serde_json::from_str(&json).map_err(|_| Error::Storage("unreadable groups of a User".into()))?;
+        stored.groups = Some(pairs.into_iter().map(|(value, display)| GroupRef { value, display }).collect());
+    }
+    Ok(stored)
+}
+
+fn select_by_id(rt: ResourceType, with_relations: bool) -> &'static str {
+    static USER: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+        let select = |columns: String| {
+            format!("SELECT {columns} FROM users r WHERE r.tenant_id = ? AND r.id = ? AND r.state <> 'deleted'")
+        };
+        [select(columns(ResourceType::User)), select(columns_with_groups(ResourceType::User))]
     });
     match rt {
-        ResourceType::User => &USER,
+        ResourceType::User => &USER[usize::from(with_relations)],
         ResourceType::Group => {
             "SELECT r.id, r.data, r.version, r.created_at, r.updated_at FROM groups r WHERE r.tenant_id = ? AND r.id = ?"
         }
     }
+}
+
+/// Whether [`get`] reads the resource in one statement (else in two, best on one snapshot).
+pub fn reads_at_once(rt: ResourceType, with_relations: bool) -> bool {
+    rt == ResourceType::User || !with_relations
 }
 
 pub fn get(
@@ -56,12 +91,12 @@ pub fn get(
     with_relations: bool,
 ) -> Result<Option<StoredResource>> {
     let row = conn
-        .prepare_cached(select_by_id(rt))
-        .and_then(|mut s| s.query_row(params![tenant.0, id], raw).optional())
+        .prepare_cached(select_by_id(rt, with_relations))
+        .and_then(|mut s| s.query_row(params![tenant.0, id], raw_with_groups).optional())
         .map_err(sqlite_error)?;
     let Some(row) = row else { return Ok(None) };
-    let mut stored = [row.decode(rt)?];
-    if with_relations {
+    let mut stored = [decode_with_groups(rt, row)?];
+    if with_relations && rt == ResourceType::Group {
         relations::load(conn, tenant, &mut stored)?;
     }
     let [stored] = stored;
