@@ -241,6 +241,12 @@ async fn reads(app: &TestApp, id: &str) -> Vec<Value> {
     ]
 }
 
+/// Whether the admin API lists person `id` under `role`.
+async fn listed(app: &TestApp, role: &str, id: &str) -> bool {
+    let body = app.admin(Method::GET, &format!("/people?role={role}"), None).await.expect(200).body;
+    body["items"].as_array().expect("items").iter().any(|p| p["id"] == json!(id))
+}
+
 /// Every way of reading a User answers what the lifecycle says, read with the document: by
 /// id, an equality lookup, a page of the whole tenant, a filtered page and a search.
 #[tokio::test]
@@ -278,6 +284,9 @@ async fn every_read_answers_the_role_in_force() {
             .collect();
         assert_eq!(groups, vec![(admins.as_str(), "Admins"), (zeta.as_str(), "Zeta")], "{u}");
     }
+    // The admin API lists people by the role in force too.
+    assert!(listed(&app, "admin", &id).await, "listed as admin through the group");
+    assert!(!listed(&app, "member", &id).await, "no longer listed under the role set by hand");
     app.admin(Method::PUT, &format!("/group-bindings/{admins}"), Some(json!({}))).await.expect(200);
     deactivate(&app, &id).await.expect(200);
     for u in reads(&app, &id).await {

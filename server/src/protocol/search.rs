@@ -151,14 +151,22 @@ async fn answer(
     let overlays = super::people::overlays(state, tenant, &found, &params.projection).await?;
     let resources: Vec<Value> =
         found.iter().map(|r| present_with(r, &base, &params.projection, overlays.get(&r.id))).collect();
-    let body = json!({
-        "schemas": [LIST_RESPONSE],
-        "totalResults": total,
-        "itemsPerPage": resources.len(),
-        "startIndex": params.start_index,
-        "Resources": Value::Array(resources),
-    });
+    let body = list_response(total, Some(params.start_index), resources);
     Ok(scim_json(StatusCode::OK, &body))
+}
+
+/// A ListResponse (RFC 7644 §3.4.2), `startIndex` for index paging. Built by hand: `json!`
+/// would serialize the page's resources over again into a copy.
+fn list_response(total: u64, start_index: Option<u64>, resources: Vec<Value>) -> Value {
+    let mut body = serde_json::Map::new();
+    body.insert("schemas".into(), json!([LIST_RESPONSE]));
+    body.insert("totalResults".into(), Value::from(total));
+    body.insert("itemsPerPage".into(), Value::from(resources.len()));
+    if let Some(start) = start_index {
+        body.insert("startIndex".into(), Value::from(start));
+    }
+    body.insert("Resources".into(), Value::Array(resources));
+    Value::Object(body)
 }
 
 /// What a cursor is bound to: the tenant and the query, all but the page size (RFC 9865 §2
@@ -259,12 +267,7 @@ async fn answer_cursor(
     let overlays = super::people::overlays(state, tenant, &found, &params.projection).await?;
     let resources: Vec<Value> =
         found.iter().map(|r| present_with(r, &base, &params.projection, overlays.get(&r.id))).collect();
-    let mut body = json!({
-        "schemas": [LIST_RESPONSE],
-        "totalResults": total,
-        "itemsPerPage": resources.len(),
-        "Resources": Value::Array(resources),
-    });
+    let mut body = list_response(total, None, resources);
     // RFC 9865 §2: nextCursor on every page but the last.
     if let Some(next) = next {
         body["nextCursor"] = json!(state.cursors.issue(&identity, &next, now));

@@ -243,15 +243,18 @@ pub fn split_keyset_page(
     (rows.into_iter().map(|(r, _)| r).collect(), next)
 }
 
-/// The company role a group binding gives the User row `alias` (the first by precedence:
-/// admin, project_creator, member, then by name), as `select` over the binding `b`.
-pub fn group_role_of(alias: &str, select: &str) -> String {
+/// The company role a group binding gives the User row `alias`, NULL when none does; with
+/// `with_group`, followed by that group: `"<role> <group id>"` (role names hold no spaces).
+/// The first binding by precedence wins (admin, project_creator, member, then by role name
+/// and group id), found with `min` over a sortable text rather than ORDER BY … LIMIT 1,
+/// which costs a sorter for every row read.
+pub fn group_role_of(alias: &str, with_group: bool) -> String {
+    let group = if with_group { " || ' ' || b.group_id" } else { "" };
     format!(
-        "(SELECT {select} FROM group_role_bindings b \
-         JOIN group_members m ON m.tenant_id = b.tenant_id AND m.group_id = b.group_id \
-         WHERE m.tenant_id = {alias}.tenant_id AND m.member_id = {alias}.id \
-         ORDER BY CASE b.company_role WHEN 'admin' THEN 0 WHEN 'project_creator' THEN 1 WHEN 'member' THEN 2 \
-         ELSE 3 END, b.company_role, b.group_id LIMIT 1)"
+        "(SELECT substr(min(CASE b.company_role WHEN 'admin' THEN '0' WHEN 'project_creator' THEN '1' \
+         WHEN 'member' THEN '2' ELSE '3' END || b.company_role{group}), 2) \
+         FROM group_role_bindings b JOIN group_members m ON m.tenant_id = b.tenant_id AND m.group_id = b.group_id \
+         WHERE m.tenant_id = {alias}.tenant_id AND m.member_id = {alias}.id)"
     )
 }
 
@@ -263,7 +266,7 @@ pub fn standing_column() -> &'static str {
             "r.state || ' ' || COALESCE((SELECT p.user_type || ' ' || p.partner || ' ' || p.company_role \
              FROM people p WHERE p.tenant_id = r.tenant_id AND p.user_id = r.id), 'Employee 0 member') || ' ' || \
              COALESCE({}, '') AS standing",
-            group_role_of("r", "b.company_role")
+            group_role_of("r", false)
         )
     });
     &COLUMN

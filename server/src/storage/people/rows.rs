@@ -17,7 +17,7 @@ use super::Backend;
 /// The role a group binding gives the person of row `u` (by precedence), with the group:
 /// `"<role> <group id>"` (role names have no spaces).
 fn group_role() -> String {
-    crate::storage::rows::group_role_of("u", "b.company_role || ' ' || b.group_id")
+    crate::storage::rows::group_role_of("u", true)
 }
 
 /// A person's row, with their hand-granted permissions folded into one column (permission
@@ -112,7 +112,7 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, query: &PeopleQuery) -> Result<
         if let Some(role) = &query.role {
             q = q
                 .sql(" AND COALESCE(")
-                .sql(&group_role())
+                .sql(&crate::storage::rows::group_role_of("u", false))
                 .sql(", COALESCE(p.company_role, 'member')) = ")
                 .text(role.clone());
         }

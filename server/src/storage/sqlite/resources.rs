@@ -38,12 +38,13 @@ pub(super) fn columns(rt: ResourceType) -> String {
     format!("r.id, r.data, r.version, r.created_at, r.updated_at{}", standing_of(rt))
 }
 
-/// As [`columns`], with a User's groups as a seventh, JSON column (`[[id, display], …]` in
-/// display-name order): a point read of a User with its groups is one statement.
+/// As [`columns`], with a User's groups as a seventh, JSON column (`[[id, display, folded
+/// display], …]`): a point read of a User with its groups is one statement. They are put in
+/// display-name order here: an ORDER BY inside the aggregate costs a sorter for every row.
 pub(super) fn columns_with_groups(rt: ResourceType) -> String {
     match rt {
         ResourceType::User => format!(
-            "{}, (SELECT json_group_array(json_array(g.id, g.display_name) ORDER BY g.display_name_lower, g.id) \
+            "{}, (SELECT json_group_array(json_array(g.id, g.display_name, g.display_name_lower)) \
              FROM group_members m JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
              WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id)",
             columns(rt)
@@ -56,9 +57,10 @@ pub(super) fn columns_with_groups(rt: ResourceType) -> String {
 pub(super) fn decode_with_groups(rt: ResourceType, (row, groups): (RawRow, Option<String>)) -> Result<StoredResource> {
     let mut stored = row.decode(rt)?;
     if let Some(json) = groups {
-        let pairs: Vec<(String, String)> =
+        let mut found: Vec<(String, String, String)> =
             serde_json::from_str(&json).map_err(|_| Error::Storage("unreadable groups of a User".into()))?;
-        stored.groups = Some(pairs.into_iter().map(|(value, display)| GroupRef { value, display }).collect());
+        found.sort_by(|a, b| (&a.2, &a.0).cmp(&(&b.2, &b.0)));
+        stored.groups = Some(found.into_iter().map(|(value, display, _)| GroupRef { value, display }).collect());
     }
     Ok(stored)
 }
