@@ -13,11 +13,11 @@
 //! the transaction that is open at that moment, in a SAVEPOINT of its own. Its statements
 //! run right there, on the caller's thread: each takes a few µs and none waits on anything
 //! but SQLite. [`WriteTx::commit`] releases the savepoint and hands the connection to the
-//! next writer without committing; the committer thread then takes its turn behind the
-//! writers already queued, commits everything they did in one transaction, and only then
-//! answers each of them: an acknowledged write is a committed write, and under load one
-//! commit covers many writes. A writer that fails, or is dropped, rolls back to its own
-//! savepoint and fails alone.
+//! next writer without committing; the committer thread waits until no other write is under
+//! way (at most 2 ms), then takes the writer, commits everything they did in one
+//! transaction, and only then answers each of them: an acknowledged write is a committed
+//! write, and under load one commit covers many writes. A writer that fails, or is dropped,
+//! rolls back to its own savepoint and fails alone.
 //!
 //! A write use case is either a [`WriteTx`] (the lifecycle's statements through
 //! `storage::people`) or a closure given to [`Engine::write`]: it gets the writer's
@@ -30,6 +30,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -56,6 +57,9 @@ const SCANNER_CACHE_KIB: u32 = 512;
 
 type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 
+/// The longest the committer waits for writes under way before committing the others.
+const GATHER_AT_MOST: Duration = Duration::from_millis(2);
+
 /// How often the checkpointer moves committed pages from the WAL into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
@@ -69,7 +73,10 @@ struct Writer {
 pub struct Engine {
     path: PathBuf,
     writer: Arc<tokio::sync::Mutex<Writer>>,
-    /// Wakes the committer: a transaction has writes waiting for their commit.
+    /// Writes holding the writer or waiting for it.
+    under_way: Arc<AtomicUsize>,
+    /// Wakes the committer: a transaction has its first write waiting for the commit, or
+    /// no write is under way any more.
     commit: mpsc::Sender<()>,
     readers: mpsc::Sender<ReadJob>,
     idle: Arc<Mutex<Vec<Connection>>>,
@@ -93,9 +100,11 @@ impl Engine {
         let writer = Arc::new(tokio::sync::Mutex::new(Writer { conn: writer_conn, waiting: Vec::new() }));
         let (commit, signals) = mpsc::channel::<()>();
         let committed = writer.clone();
+        let under_way = Arc::new(AtomicUsize::new(0));
+        let gathering = under_way.clone();
         std::thread::Builder::new()
             .name("sqlite-commit".into())
-            .spawn(move || commit_loop(&committed, &signals))
+            .spawn(move || commit_loop(&committed, &gathering, &signals))
             .map_err(|e| Error::Storage(Box::new(e)))?;
         let checkpoint_conn = open(path, Role::Writer)?;
         let (checkpointer, stop) = mpsc::channel::<()>();
@@ -131,6 +140,7 @@ impl Engine {
         Ok(Self {
             path: path.to_owned(),
             writer,
+            under_way,
             commit,
             readers: reader_tx,
             idle: Arc::new(Mutex::new(Vec::new())),
@@ -140,6 +150,7 @@ impl Engine {
 
     /// Takes the writer (in turn) inside the open transaction, in a savepoint of its own.
     pub async fn begin_write(&self) -> Result<WriteTx> {
+        let turn = Turn::take(&self.under_way, &self.commit);
         let writer = self.writer.clone().lock_owned().await;
         if writer.conn.is_autocommit() {
             // IMMEDIATE takes the write lock now: another process on the file (a CLI
@@ -150,7 +161,13 @@ impl Engine {
             end_if_idle(&writer);
             return Err(e);
         }
-        Ok(WriteTx { writer: Some(writer), commit: self.commit.clone() })
+        Ok(WriteTx { writer: Some(writer), commit: self.commit.clone(), turn: Some(turn) })
+    }
+
+    /// The writes holding the writer or waiting for it.
+    #[cfg(test)]
+    pub fn under_way(&self) -> usize {
+        self.under_way.load(Ordering::Acquire)
     }
 
     /// Runs `f` in the writer's transaction (in a savepoint of its own) and answers its
@@ -231,6 +248,30 @@ impl Engine {
 pub struct WriteTx {
     writer: Option<OwnedMutexGuard<Writer>>,
     commit: mpsc::Sender<()>,
+    /// Let go of as soon as the writer is (fields drop in order).
+    turn: Option<Turn>,
+}
+
+/// A write under way, from the moment it asks for the writer until it lets go of it: the
+/// committer holds a commit back while there are any, so that they join it.
+struct Turn {
+    under_way: Arc<AtomicUsize>,
+    commit: mpsc::Sender<()>,
+}
+
+impl Turn {
+    fn take(under_way: &Arc<AtomicUsize>, commit: &mpsc::Sender<()>) -> Self {
+        under_way.fetch_add(1, Ordering::AcqRel);
+        Self { under_way: under_way.clone(), commit: commit.clone() }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if self.under_way.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let _ = self.commit.send(());
+        }
+    }
 }
 
 impl WriteTx {
@@ -253,6 +294,8 @@ impl WriteTx {
             self.commit.send(()).map_err(|_| stopped())?;
         }
         drop(writer);
+        // No longer under way: the committer need not wait for this write.
+        drop(self.turn.take());
         match committed.await {
             Ok(true) => Ok(()),
             _ => Err(Error::Storage("the transaction could not be committed".into())),
@@ -286,10 +329,22 @@ fn end_if_idle(writer: &Writer) {
     }
 }
 
-/// The committer: when called, waits its turn for the writer (behind the writes queued at
-/// that moment), commits, and answers every write of the transaction.
-fn commit_loop(writer: &tokio::sync::Mutex<Writer>, signals: &mpsc::Receiver<()>) {
+/// The committer. Called by a transaction's first released write, it lets the writes under
+/// way join the commit (until none is, or for `GATHER_AT_MOST`), then takes the writer,
+/// commits, and answers every write of the transaction. A commit's cost is mostly the pages
+/// it writes to the WAL, shared by all its writes: the more writes, the cheaper each.
+fn commit_loop(writer: &tokio::sync::Mutex<Writer>, under_way: &AtomicUsize, signals: &mpsc::Receiver<()>) {
     while signals.recv().is_ok() {
+        let called = std::time::Instant::now();
+        while under_way.load(Ordering::Acquire) > 0 {
+            let left = GATHER_AT_MOST.saturating_sub(called.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            if let Err(mpsc::RecvTimeoutError::Disconnected) = signals.recv_timeout(left) {
+                return;
+            }
+        }
         let mut writer = writer.blocking_lock();
         if writer.waiting.is_empty() {
             continue;

@@ -58,3 +58,28 @@ async fn concurrent_writes_commit_together_and_fail_alone() {
     let groups = reopened.list(&tenant, ResourceType::Group, &everything()).await.expect("groups");
     assert_eq!(groups.total, 0, "the group's row was rolled back with its savepoint");
 }
+
+/// A write counts as under way (the committer holds a commit back for it) from the moment it
+/// asks for the writer until it lets go: one given up while it waited, or rolled back, no
+/// longer counts, so later commits are not held back for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_given_up_or_done_are_no_longer_under_way() {
+    let (store, _dir) = super::test_support::store().await;
+    let engine = &store.engine;
+    let held = engine.begin_write().await.expect("the writer");
+    assert_eq!(engine.under_way(), 1);
+    {
+        let waiting = engine.begin_write();
+        tokio::pin!(waiting);
+        let outcome = tokio::time::timeout(std::time::Duration::from_millis(20), &mut waiting).await;
+        assert!(outcome.is_err(), "the writer is held: the second write waits");
+        assert_eq!(engine.under_way(), 2);
+    }
+    assert_eq!(engine.under_way(), 1, "the write given up no longer counts");
+    held.commit().await.expect("commit");
+    assert_eq!(engine.under_way(), 0);
+    drop(engine.begin_write().await.expect("the writer again"));
+    assert_eq!(engine.under_way(), 0, "a write rolled back no longer counts");
+    engine.write(|conn| conn.execute_batch("SELECT 1").map_err(super::engine::sqlite_error)).await.expect("a write");
+    assert_eq!(engine.under_way(), 0);
+}
