@@ -98,8 +98,15 @@ async fn unknown_members_are_refused_and_nothing_changes() {
     assert_eq!(r.body["scimType"], "invalidValue");
     let r = app.get(&format!("/Groups/{gid}")).await.expect(200);
     assert_eq!(r.body["displayName"], "G");
-    assert_eq!(member_ids(&r.body), vec![a]);
+    assert_eq!(member_ids(&r.body), vec![a.clone()]);
     app.post("/Groups", json!({"displayName": "g"})).await.expect(409);
+    // An archived person is no member either.
+    let gone = app.user("gone").await;
+    app.delete(&format!("/Users/{gone}")).await.expect(204);
+    let add = patch(json!([{"op": "add", "path": "members", "value": [{"value": gone}]}]));
+    let r = app.patch(&format!("/Groups/{gid}"), add).await.expect(400);
+    assert_eq!(r.body["scimType"], "invalidValue");
+    assert_eq!(member_ids(&app.get(&format!("/Groups/{gid}")).await.expect(200).body), vec![a]);
 }
 
 #[tokio::test]
