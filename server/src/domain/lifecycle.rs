@@ -232,6 +232,31 @@ pub fn takes_seat(state: State, user_type: UserType, partner: bool) -> bool {
     state.scim_active() && user_type != UserType::Client && !partner
 }
 
+/// What the lifecycle says of a User beside its document: what the mirrored SCIM attributes
+/// (`active`, `userType`, the primary `roles` value, the extension's `partner`) answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub state: State,
+    pub user_type: UserType,
+    pub partner: bool,
+    /// The company role in force (a group binding's, else the one set by hand).
+    pub role: String,
+}
+
+impl Standing {
+    /// Reads the text the stores select for it: `<state> <userType> <partner 0|1> <role set
+    /// by hand> [<role by group>]` (role names hold no spaces).
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split(' ');
+        let state = State::parse(parts.next()?)?;
+        let user_type = UserType::parse(parts.next()?)?;
+        let partner = parts.next()? != "0";
+        let by_hand = parts.next()?;
+        let role = parts.next().filter(|r| !r.is_empty()).unwrap_or(by_hand).to_owned();
+        Some(Self { state, user_type, partner, role })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,30 +377,5 @@ mod tests {
             assert_eq!(UserType::parse(&t.as_str().to_uppercase()), Some(t));
         }
         assert_eq!(UserType::parse("Intern"), None);
-    }
-}
-
-/// What the lifecycle says of a User beside its document: what the mirrored SCIM attributes
-/// (`active`, `userType`, the primary `roles` value, the extension's `partner`) answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Standing {
-    pub state: State,
-    pub user_type: UserType,
-    pub partner: bool,
-    /// The company role in force (a group binding's, else the one set by hand).
-    pub role: String,
-}
-
-impl Standing {
-    /// Reads the text the stores select for it: `<state> <userType> <partner 0|1> <role set
-    /// by hand> [<role by group>]` (role names hold no spaces).
-    pub fn parse(text: &str) -> Option<Self> {
-        let mut parts = text.split(' ');
-        let state = State::parse(parts.next()?)?;
-        let user_type = UserType::parse(parts.next()?)?;
-        let partner = parts.next()? != "0";
-        let by_hand = parts.next()?;
-        let role = parts.next().filter(|r| !r.is_empty()).unwrap_or(by_hand).to_owned();
-        Some(Self { state, user_type, partner, role })
     }
 }

@@ -15,6 +15,30 @@ pub struct GroupRole {
     pub group_id: String,
 }
 
+/// Who already has a userName or an externalId: what a create checks, the live people
+/// (whose userName and externalId are unique) and the archived ones (whom a SCIM create of
+/// the same identity restores).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub user_name_taken: bool,
+    pub external_id_taken: bool,
+    /// The archived person with this userName or externalId, the latest archived first.
+    pub archived: Option<String>,
+}
+
+impl Identity {
+    /// Which of userName or externalId a live person already has, if any.
+    pub fn taken(&self) -> Option<&'static str> {
+        if self.user_name_taken {
+            Some("userName")
+        } else if self.external_id_taken {
+            Some("externalId")
+        } else {
+            None
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Person {
     pub id: String,

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::audit::{Actor, AuditEntry};
 use super::lifecycle::{transition, Action, Invitation, State, UserTarget, UserType};
 use super::notify::{Notice, OutboxMessage};
-use super::people::{set_primary_email, NewPerson, Person};
+use super::people::{set_primary_email, Identity, NewPerson, Person};
 use super::people_store::PeopleTx;
 use super::resource::TenantId;
 use super::roles::{self, Role};
@@ -235,21 +235,32 @@ async fn send_invitation(
     notify(tx, ctx, person, &notice).await
 }
 
+/// Who already has the userName or externalId of a document.
+pub async fn identity_of(tx: &mut dyn PeopleTx, data: &Map<String, Value>) -> Result<Identity> {
+    let user_name = data.get("userName").and_then(Value::as_str).unwrap_or_default();
+    tx.identity(user_name, data.get("externalId").and_then(Value::as_str)).await
+}
+
 /// Creates a person in `state` from a ready document, with every rule checked.
-pub async fn create(
+pub async fn create(tx: &mut dyn PeopleTx, ctx: &Ctx, new: NewPerson, action: Action, send: bool) -> Result<Person> {
+    let identity = identity_of(tx, &new.data).await?;
+    create_checked(tx, ctx, new, action, send, &identity).await
+}
+
+/// As [`create`], with the identity of `new` already looked up in this transaction.
+pub async fn create_checked(
     tx: &mut dyn PeopleTx,
     ctx: &Ctx,
     mut new: NewPerson,
     action: Action,
     send: bool,
+    identity: &Identity,
 ) -> Result<Person> {
     let settings = tx.settings().await?;
     new.state = transition(None, action)?;
     let role = role(tx, &new.role).await?;
     role.check_grants(&new.permissions)?;
-    let user_name = new.data.get("userName").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let external_id = new.data.get("externalId").and_then(Value::as_str).map(str::to_owned);
-    if let Some(label) = tx.identity_taken(&user_name, external_id.as_deref()).await? {
+    if let Some(label) = identity.taken() {
         return Err(Error::Uniqueness(format!("a User with this {label} already exists")));
     }
     seat_check(tx, &settings, false, super::lifecycle::takes_seat(new.state, new.user_type, new.partner)).await?;

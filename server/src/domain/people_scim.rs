@@ -52,10 +52,9 @@ pub async fn create(tx: &mut dyn PeopleTx, ctx: &Ctx, mut data: Map<String, Valu
         (_, UserTarget::Active) => Action::Provision,
         (_, UserTarget::Invited) => Action::Invite,
     };
-    let user_name = data.get("userName").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let external_id = data.get("externalId").and_then(Value::as_str).map(str::to_owned);
-    if let Some(id) = tx.archived_match(&user_name, external_id.as_deref()).await? {
-        return restore(tx, ctx, &id, data, profile, action).await;
+    let identity = ops::identity_of(tx, &data).await?;
+    if let Some(id) = &identity.archived {
+        return restore(tx, ctx, id, data, profile, action).await;
     }
     let new = NewPerson {
         data,
@@ -66,7 +65,7 @@ pub async fn create(tx: &mut dyn PeopleTx, ctx: &Ctx, mut data: Map<String, Valu
         permissions: Vec::new(),
         invitation: super::lifecycle::Invitation { sent_at: None, expires_at: None },
     };
-    ops::create(tx, ctx, new, action, settings.send_invitations).await
+    ops::create_checked(tx, ctx, new, action, settings.send_invitations, &identity).await
 }
 
 /// The archived person comes back with the same id, grants and history.

@@ -8,7 +8,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::audit::{AuditEntry, AuditQuery};
 use super::notify::{OutboxMessage, OutboxQuery};
-use super::people::{NewPerson, PeopleQuery, Person};
+use super::people::{Identity, NewPerson, PeopleQuery, Person};
 use super::projects::{Grant, GroupBinding, Project, ProjectRole};
 use super::resource::TenantId;
 use super::roles::Role;
@@ -54,13 +54,11 @@ pub trait PeopleTx: Send {
     /// A person by id, archived or not.
     async fn person(&mut self, id: &str) -> Result<Option<Person>>;
     async fn people(&mut self, query: &PeopleQuery) -> Result<(u64, Vec<Person>)>;
-    /// The archived person whose userName (case-insensitively) or externalId is this.
     /// The person with this userName (case-insensitively): a live one, else the latest
     /// archived one.
     async fn find_by_user_name(&mut self, user_name: &str) -> Result<Option<Person>>;
-    /// Which of userName or externalId a live person already has, if any.
-    async fn identity_taken(&mut self, user_name: &str, external_id: Option<&str>) -> Result<Option<&'static str>>;
-    async fn archived_match(&mut self, user_name: &str, external_id: Option<&str>) -> Result<Option<String>>;
+    /// Who already has this userName (case-insensitively) or externalId, live or archived.
+    async fn identity(&mut self, user_name: &str, external_id: Option<&str>) -> Result<Identity>;
     async fn insert_person(&mut self, new: &NewPerson, now: OffsetDateTime) -> Result<Person>;
     /// Writes the person's document and profile; answers them with the new version.
     async fn save_person(&mut self, person: &Person, now: OffsetDateTime) -> Result<Person>;

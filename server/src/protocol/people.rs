@@ -250,10 +250,10 @@ pub async fn overlays_known(
     // Without the extension the overlay needs only what the person row says, and a User
     // whose document has none of the mirrored attributes needs nothing at all.
     let mirrored = |r: &StoredResource| MIRRORED.iter().any(|k| r.data.contains_key(*k));
-    let is_known = |r: &StoredResource| known.iter().any(|p| p.id == r.id);
     if !full {
-        // The store read the standing with the document: no second read.
-        for r in items.iter().filter(|r| r.resource_type == ResourceType::User && mirrored(r) && !is_known(r)) {
+        // The store read the standing with the document (a person just written has it
+        // too): no second read.
+        for r in items.iter().filter(|r| r.resource_type == ResourceType::User && mirrored(r)) {
             if let Some(standing) = &r.standing {
                 let mut m = mirrors_of(r);
                 apply_standing(&mut m, standing);
@@ -264,11 +264,11 @@ pub async fn overlays_known(
     let users: Vec<String> = items
         .iter()
         .filter(|r| r.resource_type == ResourceType::User && (full || mirrored(r)))
-        .filter(|r| !is_known(r) && !out.contains_key(&r.id))
+        .filter(|r| !out.contains_key(&r.id) && !known.iter().any(|p| p.id == r.id))
         .map(|r| r.id.clone())
         .collect();
     let now = state.clock.now();
-    let mut people = known;
+    let mut people: Vec<Person> = known.into_iter().filter(|p| !out.contains_key(&p.id)).collect();
     if !users.is_empty() {
         let mut tx = state.store.people().read(tenant).await?;
         let (_, found) = tx

@@ -7,14 +7,13 @@ use std::sync::Arc;
 use poem::endpoint::make;
 use poem::http::StatusCode;
 use poem::{get, post, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
-use serde_json::json;
 
 use crate::domain::schema::ResourceType;
 
 use super::discovery;
 use super::error::{from_poem, ScimError};
 use super::http::{base_url, scim_json};
-use super::search::{self, LIST_RESPONSE};
+use super::search;
 use super::{resources, AppState};
 
 /// Wraps a handler `f(state, request, …)` as an endpoint whose errors are SCIM error bodies.
@@ -61,14 +60,9 @@ fn resource_routes(state: &Arc<AppState>, route: Route, rt: ResourceType) -> Rou
         )
 }
 
+/// A ListResponse of every item at once (the discovery endpoints).
 fn list_of(items: Vec<serde_json::Value>) -> serde_json::Value {
-    json!({
-        "schemas": [LIST_RESPONSE],
-        "totalResults": items.len(),
-        "itemsPerPage": items.len(),
-        "startIndex": 1,
-        "Resources": items,
-    })
+    search::list_response(items.len() as u64, Some(1), items)
 }
 
 fn discovery_routes(state: &Arc<AppState>, route: Route) -> Route {

@@ -157,7 +157,7 @@ async fn answer(
 
 /// A ListResponse (RFC 7644 §3.4.2), `startIndex` for index paging. Built by hand: `json!`
 /// would serialize the page's resources over again into a copy.
-fn list_response(total: u64, start_index: Option<u64>, resources: Vec<Value>) -> Value {
+pub fn list_response(total: u64, start_index: Option<u64>, resources: Vec<Value>) -> Value {
     let mut body = serde_json::Map::new();
     body.insert("schemas".into(), json!([LIST_RESPONSE]));
     body.insert("totalResults".into(), Value::from(total));

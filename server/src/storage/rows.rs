@@ -258,25 +258,21 @@ pub fn group_role_of(alias: &str, with_group: bool) -> String {
     )
 }
 
-/// The `standing` column of the User row `r` (see `Standing::parse`): its state, its
-/// profile (the defaults when it has none) and the role a group binding gives it.
-pub fn standing_column() -> &'static str {
-    static COLUMN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// `, <standing>` for the User row `r`, nothing for a Group: appended to the selected
+/// columns. The `standing` column (see `Standing::parse`) is its state, its profile (the
+/// defaults when it has none) and the role a group binding gives it.
+pub fn standing_of(rt: ResourceType) -> &'static str {
+    static USER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
-            "r.state || ' ' || COALESCE((SELECT p.user_type || ' ' || p.partner || ' ' || p.company_role \
+            ", r.state || ' ' || COALESCE((SELECT p.user_type || ' ' || p.partner || ' ' || p.company_role \
              FROM people p WHERE p.tenant_id = r.tenant_id AND p.user_id = r.id), 'Employee 0 member') || ' ' || \
              COALESCE({}, '') AS standing",
             group_role_of("r", false)
         )
     });
-    &COLUMN
-}
-
-/// `, <standing>` for a User row, nothing for a Group: appended to the selected columns.
-pub fn standing_of(rt: ResourceType) -> String {
     match rt {
-        ResourceType::User => format!(", {}", standing_column()),
-        ResourceType::Group => String::new(),
+        ResourceType::User => &USER,
+        ResourceType::Group => "",
     }
 }
 

@@ -2,10 +2,7 @@
 
 use sqlx::{Postgres, Sqlite};
 
-use crate::domain::Result;
 use crate::storage::dialect::Dialect;
-
-use super::exec::Row;
 
 pub trait Backend: Dialect {
     /// Appended to a statement that reads the tenant's settings row to lock it.
@@ -18,14 +15,6 @@ pub trait Backend: Dialect {
     const NUMBERED_PARAMS: bool;
     /// The aggregate joining the `permission` texts of a group with spaces (no order promised).
     const TEXT_AGG: &'static str;
-
-    fn text(row: &Row, i: usize) -> Result<Option<String>> {
-        row.text(i)
-    }
-
-    fn int(row: &Row, i: usize) -> Result<Option<i64>> {
-        row.int(i)
-    }
 }
 
 impl Backend for Sqlite {

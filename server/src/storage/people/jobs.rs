@@ -23,21 +23,21 @@ fn json(text: Option<String>) -> Result<Option<Value>> {
     text.map(|t| serde_json::from_str(&t).map_err(|e| Error::Storage(Box::new(e)))).transpose()
 }
 
-fn decode<D: Backend>(r: &Row) -> Result<Job> {
+fn decode(r: &Row) -> Result<Job> {
     Ok(Job {
-        id: req_text::<D>(r, 0)?,
-        person: req_text::<D>(r, 1)?,
-        source: req_text::<D>(r, 2)?,
-        state: JobState::parse(&req_text::<D>(r, 3)?)?,
-        plan: json(D::text(r, 4)?)?.unwrap_or(Value::Null),
-        deactivate_to: D::text(r, 5)?,
-        result: json(D::text(r, 6)?)?,
-        error: D::text(r, 7)?,
-        actor: req_text::<D>(r, 8)?,
-        attempts: D::int(r, 9)?.unwrap_or(0),
-        created: req_time::<D>(r, 10)?,
-        finished: opt_time::<D>(r, 11)?,
-        undone: opt_time::<D>(r, 12)?,
+        id: req_text(r, 0)?,
+        person: req_text(r, 1)?,
+        source: req_text(r, 2)?,
+        state: JobState::parse(&req_text(r, 3)?)?,
+        plan: json(r.text(4)?)?.unwrap_or(Value::Null),
+        deactivate_to: r.text(5)?,
+        result: json(r.text(6)?)?,
+        error: r.text(7)?,
+        actor: req_text(r, 8)?,
+        attempts: r.int(9)?.unwrap_or(0),
+        created: req_time(r, 10)?,
+        finished: opt_time(r, 11)?,
+        undone: opt_time(r, 12)?,
     })
 }
 
@@ -103,7 +103,7 @@ pub async fn one<D: Backend>(tx: &mut SqlTx<D>, id: &str) -> Result<Option<Job>>
         .text(id)
         .rows(tx.conn())
         .await?;
-    rows.first().map(decode::<D>).transpose()
+    rows.first().map(decode).transpose()
 }
 
 pub async fn list<D: Backend>(tx: &mut SqlTx<D>, q: &JobQuery) -> Result<Vec<Job>> {
@@ -116,7 +116,7 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, q: &JobQuery) -> Result<Vec<Job
         s = s.sql(" AND state = ").text(st.as_str());
     }
     let rows = s.sql(" ORDER BY id DESC LIMIT ").int(i64::from(q.limit)).rows(tx.conn()).await?;
-    rows.iter().map(decode::<D>).collect()
+    rows.iter().map(decode).collect()
 }
 
 pub async fn claim<D: Backend>(
@@ -136,5 +136,5 @@ pub async fn claim<D: Backend>(
     )
     .rows(conn)
     .await?;
-    rows.iter().map(|r| Ok((req_text::<D>(r, 0)?, req_text::<D>(r, 1)?))).collect()
+    rows.iter().map(|r| Ok((req_text(r, 0)?, req_text(r, 1)?))).collect()
 }

@@ -68,7 +68,7 @@ impl<D: Backend> PeopleStore for PeopleSql<D> {
     async fn tenant_name(&self, tenant: &TenantId) -> Result<Option<String>> {
         let mut conn = self.conns.read().await?;
         let rows = Sql::<D>::new("SELECT name FROM tenants WHERE id = ").text(&tenant.0).rows(conn.as_mut()).await?;
-        rows.first().map(|r| D::text(r, 0)).transpose().map(Option::flatten)
+        rows.first().map(|r| r.text(0)).transpose().map(Option::flatten)
     }
 
     async fn claim_outbox(&self, now: OffsetDateTime, lease: Duration, limit: u32) -> Result<Vec<OutboxMessage>> {

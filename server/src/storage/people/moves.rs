@@ -119,7 +119,7 @@ pub async fn undo<D: Backend>(
         .sql(" AND r.version <> m.version_after")
         .rows(tx.conn())
         .await?;
-    let not_restored = count::<D>(&rows)?;
+    let not_restored = count(&rows)?;
     let rows = Sql::<D>::new(&format!("SELECT m.record_id, m.to_owner, r.owner_id{changed}"))
         .text(tx.tenant.clone())
         .sql(" AND m.job_id = ")
@@ -130,7 +130,7 @@ pub async fn undo<D: Backend>(
         .await?;
     let mut listed = Vec::new();
     for r in &rows {
-        let (record, left_with, now_with) = (req_text::<D>(r, 0)?, req_text::<D>(r, 1)?, req_text::<D>(r, 2)?);
+        let (record, left_with, now_with) = (req_text(r, 0)?, req_text(r, 1)?, req_text(r, 2)?);
         let reason = if now_with == left_with {
             "changed since the reassignment".to_owned()
         } else {
@@ -173,11 +173,11 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, job: &str, after: Option<&str>,
     rows.iter()
         .map(|r| {
             Ok(Move {
-                record: req_text::<D>(r, 0)?,
-                kind: req_text::<D>(r, 1)?,
-                action: req_text::<D>(r, 2)?,
-                from: req_text::<D>(r, 3)?,
-                to: req_text::<D>(r, 4)?,
+                record: req_text(r, 0)?,
+                kind: req_text(r, 1)?,
+                action: req_text(r, 2)?,
+                from: req_text(r, 3)?,
+                to: req_text(r, 4)?,
             })
         })
         .collect()

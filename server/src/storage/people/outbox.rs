@@ -17,20 +17,20 @@ use super::Backend;
 const COLUMNS: &str = "tenant_id, id, user_id, kind, recipient, subject, body, created_at, attempts, next_attempt_at, \
                        sent_at, last_error";
 
-fn decode<D: Backend>(r: &Row) -> Result<OutboxMessage> {
+fn decode(r: &Row) -> Result<OutboxMessage> {
     Ok(OutboxMessage {
-        tenant: req_text::<D>(r, 0)?,
-        id: req_text::<D>(r, 1)?,
-        person: D::text(r, 2)?,
-        kind: req_text::<D>(r, 3)?,
-        recipient: req_text::<D>(r, 4)?,
-        subject: req_text::<D>(r, 5)?,
-        body: req_text::<D>(r, 6)?,
-        created_at: req_time::<D>(r, 7)?,
-        attempts: D::int(r, 8)?.unwrap_or(0),
-        next_attempt_at: req_time::<D>(r, 9)?,
-        sent_at: opt_time::<D>(r, 10)?,
-        last_error: D::text(r, 11)?,
+        tenant: req_text(r, 0)?,
+        id: req_text(r, 1)?,
+        person: r.text(2)?,
+        kind: req_text(r, 3)?,
+        recipient: req_text(r, 4)?,
+        subject: req_text(r, 5)?,
+        body: req_text(r, 6)?,
+        created_at: req_time(r, 7)?,
+        attempts: r.int(8)?.unwrap_or(0),
+        next_attempt_at: req_time(r, 9)?,
+        sent_at: opt_time(r, 10)?,
+        last_error: r.text(11)?,
     })
 }
 
@@ -70,7 +70,7 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, q: &OutboxQuery) -> Result<Vec<
         s = s.sql(" AND user_id = ").text(p.clone());
     }
     let rows = s.sql(" ORDER BY id DESC LIMIT ").int(i64::try_from(q.limit).unwrap_or(100)).rows(tx.conn()).await?;
-    rows.iter().map(decode::<D>).collect()
+    rows.iter().map(decode).collect()
 }
 
 pub async fn claim<D: Backend>(
@@ -90,7 +90,7 @@ pub async fn claim<D: Backend>(
     )
     .rows(conn)
     .await?;
-    rows.iter().map(decode::<D>).collect()
+    rows.iter().map(decode).collect()
 }
 
 pub async fn sent<D: Backend>(conn: &mut dyn Conn, tenant: &str, id: &str, at: OffsetDateTime) -> Result<()> {

@@ -19,10 +19,10 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, id: Option<&str>) -> Result<Vec
     rows.iter()
         .map(|r| {
             Ok(Project {
-                id: req_text::<D>(r, 0)?,
-                name: req_text::<D>(r, 1)?,
-                description: D::text(r, 2)?,
-                created_at: req_time::<D>(r, 3)?,
+                id: req_text(r, 0)?,
+                name: req_text(r, 1)?,
+                description: r.text(2)?,
+                created_at: req_time(r, 3)?,
             })
         })
         .collect()
@@ -98,16 +98,16 @@ pub async fn grants<D: Backend>(
     let rows = q.rows(tx.conn()).await?;
     rows.iter()
         .map(|r| {
-            let permissions = D::text(r, 4)?.unwrap_or_default();
-            let source = match (D::text(r, 5)?, D::text(r, 6)?) {
+            let permissions = r.text(4)?.unwrap_or_default();
+            let source = match (r.text(5)?, r.text(6)?) {
                 (Some(id), Some(display)) => GrantSource::Group { id, display },
                 _ => GrantSource::Manual,
             };
             Ok(Grant {
-                project_id: req_text::<D>(r, 0)?,
-                project_name: req_text::<D>(r, 1)?,
-                person: req_text::<D>(r, 2)?,
-                role: ProjectRole::parse(&req_text::<D>(r, 3)?).unwrap_or(ProjectRole::Participant),
+                project_id: req_text(r, 0)?,
+                project_name: req_text(r, 1)?,
+                person: req_text(r, 2)?,
+                role: ProjectRole::parse(&req_text(r, 3)?).unwrap_or(ProjectRole::Participant),
                 permissions: permissions.split_whitespace().map(str::to_owned).collect(),
                 source,
             })
@@ -169,7 +169,7 @@ pub async fn bindings<D: Backend>(tx: &mut SqlTx<D>, groups: Option<&[String]>) 
     let rows = only(q.text(t), "r.group_id").rows(tx.conn()).await?;
     let mut out: Vec<GroupBinding> = Vec::new();
     for r in &rows {
-        let (id, display) = (req_text::<D>(r, 0)?, req_text::<D>(r, 1)?);
+        let (id, display) = (req_text(r, 0)?, req_text(r, 1)?);
         let at = match out.iter().position(|b| b.group_id == id) {
             Some(i) => i,
             None => {
@@ -182,10 +182,10 @@ pub async fn bindings<D: Backend>(tx: &mut SqlTx<D>, groups: Option<&[String]>) 
                 out.len() - 1
             }
         };
-        if let (Some(p), Some(role)) = (D::text(r, 2)?, D::text(r, 3)?) {
+        if let (Some(p), Some(role)) = (r.text(2)?, r.text(3)?) {
             out[at].projects.push((p, ProjectRole::parse(&role).unwrap_or(ProjectRole::Participant)));
         }
-        if let Some(role) = D::text(r, 4)? {
+        if let Some(role) = r.text(4)? {
             out[at].company_role = Some(role);
         }
     }

@@ -103,21 +103,21 @@ impl<D: Backend> Sql<D> {
 }
 
 /// Reads a required text column.
-pub fn req_text<D: Backend>(row: &Row, i: usize) -> Result<String> {
-    D::text(row, i)?.ok_or_else(|| crate::domain::Error::Storage(format!("column {i} is NULL").into()))
+pub fn req_text(row: &Row, i: usize) -> Result<String> {
+    row.text(i)?.ok_or_else(|| crate::domain::Error::Storage(format!("column {i} is NULL").into()))
 }
 
-pub fn opt_time<D: Backend>(row: &Row, i: usize) -> Result<Option<OffsetDateTime>> {
-    Ok(D::text(row, i)?.as_deref().and_then(timefmt::parse))
+pub fn opt_time(row: &Row, i: usize) -> Result<Option<OffsetDateTime>> {
+    Ok(row.text(i)?.as_deref().and_then(timefmt::parse))
 }
 
-pub fn req_time<D: Backend>(row: &Row, i: usize) -> Result<OffsetDateTime> {
-    opt_time::<D>(row, i)?.ok_or_else(|| crate::domain::Error::Storage(format!("column {i} is not a time").into()))
+pub fn req_time(row: &Row, i: usize) -> Result<OffsetDateTime> {
+    opt_time(row, i)?.ok_or_else(|| crate::domain::Error::Storage(format!("column {i} is not a time").into()))
 }
 
 /// The first column of the first row as a count (`SELECT count(*) …`).
-pub fn count<D: Backend>(rows: &[Row]) -> Result<u64> {
-    let n = rows.first().map(|r| D::int(r, 0)).transpose()?.flatten().unwrap_or(0);
+pub fn count(rows: &[Row]) -> Result<u64> {
+    let n = rows.first().map(|r| r.int(0)).transpose()?.flatten().unwrap_or(0);
     Ok(u64::try_from(n).unwrap_or(0))
 }
 

@@ -5,11 +5,12 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::domain::lifecycle::{Invitation, State, UserType};
-use crate::domain::people::{GroupRole, NewPerson, PeopleQuery, Person};
+use crate::domain::people::{GroupRole, Identity, NewPerson, PeopleQuery, Person};
 use crate::domain::schema::ResourceType;
 use crate::domain::{Error, Result};
 use crate::storage::rows::Columns;
 
+use super::exec::Row;
 use super::query::{opt_time, req_text, req_time, Sql};
 use super::tx::SqlTx;
 use super::Backend;
@@ -35,40 +36,39 @@ fn select<D: Backend>() -> String {
     )
 }
 
-fn decode<D: Backend>(r: &super::exec::Row) -> Result<Person> {
+fn decode(r: &Row) -> Result<Person> {
     let bad = |w: &str| Error::Storage(format!("unreadable {w}").into());
-    let data = match serde_json::from_str(&req_text::<D>(r, 1)?) {
+    let data = match serde_json::from_str(&req_text(r, 1)?) {
         Ok(Value::Object(map)) => map,
         _ => return Err(bad("user document")),
     };
-    let group_role = D::text(r, 12)?.and_then(|s| {
+    let group_role = r.text(12)?.and_then(|s| {
         s.split_once(' ').map(|(role, group)| GroupRole { role: role.to_owned(), group_id: group.to_owned() })
     });
     Ok(Person {
-        id: req_text::<D>(r, 0)?,
+        id: req_text(r, 0)?,
         data,
-        version: D::int(r, 2)?.unwrap_or(1),
-        created: req_time::<D>(r, 3)?,
-        updated: req_time::<D>(r, 4)?,
-        state: State::parse(&req_text::<D>(r, 5)?).ok_or_else(|| bad("state"))?,
-        user_type: UserType::parse(&req_text::<D>(r, 6)?).ok_or_else(|| bad("user type"))?,
-        partner: D::int(r, 7)?.unwrap_or(0) != 0,
-        role: req_text::<D>(r, 8)?,
+        version: r.int(2)?.unwrap_or(1),
+        created: req_time(r, 3)?,
+        updated: req_time(r, 4)?,
+        state: State::parse(&req_text(r, 5)?).ok_or_else(|| bad("state"))?,
+        user_type: UserType::parse(&req_text(r, 6)?).ok_or_else(|| bad("user type"))?,
+        partner: r.int(7)?.unwrap_or(0) != 0,
+        role: req_text(r, 8)?,
         group_role,
         permissions: {
-            let mut all: Vec<String> =
-                D::text(r, 13)?.unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+            let mut all: Vec<String> = r.text(13)?.unwrap_or_default().split_whitespace().map(str::to_owned).collect();
             all.sort();
             all
         },
-        invitation: Invitation { sent_at: opt_time::<D>(r, 10)?, expires_at: opt_time::<D>(r, 11)? },
-        password_hash: D::text(r, 9)?,
+        invitation: Invitation { sent_at: opt_time(r, 10)?, expires_at: opt_time(r, 11)? },
+        password_hash: r.text(9)?,
     })
 }
 
 async fn fetch<D: Backend>(tx: &mut SqlTx<D>, q: Sql<D>) -> Result<Vec<Person>> {
     let rows = q.rows(tx.conn()).await?;
-    rows.iter().map(decode::<D>).collect()
+    rows.iter().map(decode).collect()
 }
 
 pub async fn person<D: Backend>(tx: &mut SqlTx<D>, id: &str) -> Result<Option<Person>> {
@@ -143,7 +143,7 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, query: &PeopleQuery) -> Result<
             let count_sql = "SELECT count(*) FROM users u LEFT JOIN people p ON p.tenant_id = u.tenant_id \
                              AND p.user_id = u.id WHERE u.tenant_id = ";
             let rows = filter(Sql::<D>::new(count_sql), tx.tenant.clone()).rows(tx.conn()).await?;
-            Some(rows.first().map(|r| D::int(r, 0)).transpose()?.flatten().unwrap_or(0))
+            Some(rows.first().map(|r| r.int(0)).transpose()?.flatten().unwrap_or(0))
         }
     };
     let q = filter(Sql::<D>::new(&select::<D>()), tx.tenant.clone())
@@ -156,31 +156,20 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, query: &PeopleQuery) -> Result<
     Ok((total, people))
 }
 
-/// Who already has a userName or an externalId: what a create checks, the live people
-/// (whose userName and externalId are unique) and the archived ones (whom a create of the
-/// same identity restores).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Identity {
-    pub user_name_taken: bool,
-    pub external_id_taken: bool,
-    /// The archived person with this userName or externalId, the latest archived first.
-    pub archived: Option<String>,
-}
-
 /// Reads [`Identity`] in one statement of four index lookups.
 pub async fn identity<D: Backend>(tx: &mut SqlTx<D>, user_name: &str, external_id: Option<&str>) -> Result<Identity> {
     let rows = identity_sql::<D>("", &tx.tenant, user_name, external_id).rows(tx.conn()).await?;
     let mut found = Identity::default();
     let mut latest: Option<String> = None;
     for r in &rows {
-        match req_text::<D>(r, 0)?.as_str() {
+        match req_text(r, 0)?.as_str() {
             "user_name" => found.user_name_taken = true,
             "external_id" => found.external_id_taken = true,
             _ => {
-                let updated = req_text::<D>(r, 2)?;
+                let updated = req_text(r, 2)?;
                 if latest.as_ref().is_none_or(|l| updated > *l) {
                     latest = Some(updated);
-                    found.archived = Some(req_text::<D>(r, 1)?);
+                    found.archived = Some(req_text(r, 1)?);
                 }
             }
         }
@@ -436,7 +425,7 @@ pub async fn save<D: Backend>(tx: &mut SqlTx<D>, p: &Person, now: OffsetDateTime
 
 async fn count<D: Backend>(tx: &mut SqlTx<D>, q: Sql<D>) -> Result<u64> {
     let rows = q.rows(tx.conn()).await?;
-    let n = rows.first().map(|r| D::int(r, 0)).transpose()?.flatten().unwrap_or(0);
+    let n = rows.first().map(|r| r.int(0)).transpose()?.flatten().unwrap_or(0);
     Ok(u64::try_from(n).unwrap_or(0))
 }
 

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::domain::audit::{AuditEntry, AuditQuery};
 use crate::domain::lifecycle::UserTarget;
 use crate::domain::notify::{OutboxMessage, OutboxQuery};
-use crate::domain::people::{NewPerson, PeopleQuery, Person};
+use crate::domain::people::{Identity, NewPerson, PeopleQuery, Person};
 use crate::domain::people_store::PeopleTx;
 use crate::domain::projects::{Grant, GroupBinding, Project, ProjectRole};
 use crate::domain::resource::TenantId;
@@ -35,9 +35,6 @@ pub struct SqlTx<D: Backend> {
     /// again once this transaction changed a role).
     roles_version: Option<i64>,
     known_roles: Arc<RolesCache>,
-    /// The last identity looked up (a create asks twice: for an archived match, then
-    /// whether it is taken), until the next write of a person.
-    identity: Option<(String, Option<String>, people::Identity)>,
     _dialect: std::marker::PhantomData<fn() -> D>,
 }
 
@@ -73,7 +70,6 @@ impl<D: Backend> SqlTx<D> {
             roles: None,
             roles_version: None,
             known_roles,
-            identity: None,
             _dialect: std::marker::PhantomData,
         }
     }
@@ -114,7 +110,7 @@ impl<D: Backend> SqlTx<D> {
             .text(self.tenant.clone())
             .rows(self.conn())
             .await?;
-        if existing.first().map(|r| D::int(r, 0)).transpose()?.flatten().unwrap_or(0) == 0 {
+        if existing.first().map(|r| r.int(0)).transpose()?.flatten().unwrap_or(0) == 0 {
             for role in builtin_roles() {
                 self.write_role(&role).await?;
             }
@@ -132,17 +128,15 @@ impl<D: Backend> SqlTx<D> {
         .rows(self.conn())
         .await?;
         let Some(r) = rows.first() else { return Ok(None) };
-        self.roles_version = D::int(r, 7)?;
+        self.roles_version = r.int(7)?;
         Ok(Some(TenantSettings {
-            seat_limit: D::int(r, 0)?.and_then(|n| u32::try_from(n).ok()),
-            link_validity_hours: D::int(r, 1)?
-                .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| bad("link validity"))?,
-            scim_create: UserTarget::parse(&req_text::<D>(r, 2)?).ok_or_else(|| bad("policy"))?,
-            scim_deactivate: Deactivation::parse(&req_text::<D>(r, 3)?).ok_or_else(|| bad("policy"))?,
-            scim_reactivate: UserTarget::parse(&req_text::<D>(r, 4)?).ok_or_else(|| bad("policy"))?,
-            send_invitations: D::int(r, 5)?.unwrap_or(1) != 0,
-            join_link_enabled: D::text(r, 6)?.is_some(),
+            seat_limit: r.int(0)?.and_then(|n| u32::try_from(n).ok()),
+            link_validity_hours: r.int(1)?.and_then(|n| u32::try_from(n).ok()).ok_or_else(|| bad("link validity"))?,
+            scim_create: UserTarget::parse(&req_text(r, 2)?).ok_or_else(|| bad("policy"))?,
+            scim_deactivate: Deactivation::parse(&req_text(r, 3)?).ok_or_else(|| bad("policy"))?,
+            scim_reactivate: UserTarget::parse(&req_text(r, 4)?).ok_or_else(|| bad("policy"))?,
+            send_invitations: r.int(5)?.unwrap_or(1) != 0,
+            join_link_enabled: r.text(6)?.is_some(),
         }))
     }
 
@@ -195,18 +189,18 @@ impl<D: Backend> SqlTx<D> {
         .await?;
         let mut roles: Vec<Role> = Vec::new();
         for r in &rows {
-            let name = req_text::<D>(r, 0)?;
+            let name = req_text(r, 0)?;
             if roles.last().is_none_or(|last| last.name != name) {
                 roles.push(Role {
                     name,
-                    description: req_text::<D>(r, 1)?,
-                    builtin: D::int(r, 2)?.unwrap_or(0) != 0,
+                    description: req_text(r, 1)?,
+                    builtin: r.int(2)?.unwrap_or(0) != 0,
                     defaults: Vec::new(),
                     grantable: Vec::new(),
                 });
             }
             let role = roles.last_mut().expect("pushed above");
-            if let (Some(permission), Some(kind)) = (D::text(r, 3)?, D::text(r, 4)?) {
+            if let (Some(permission), Some(kind)) = (r.text(3)?, r.text(4)?) {
                 if kind == "default" {
                     role.defaults.push(permission);
                 } else {
@@ -219,18 +213,6 @@ impl<D: Backend> SqlTx<D> {
             return Ok(builtin_roles());
         }
         Ok(roles)
-    }
-
-    /// [`people::identity`], asked once per identity until a person is written.
-    async fn identity(&mut self, user_name: &str, external_id: Option<&str>) -> Result<people::Identity> {
-        if let Some((name, ext, found)) = &self.identity {
-            if name == user_name && ext.as_deref() == external_id {
-                return Ok(found.clone());
-            }
-        }
-        let found = people::identity::<D>(self, user_name, external_id).await?;
-        self.identity = Some((user_name.to_owned(), external_id.map(str::to_owned), found.clone()));
-        Ok(found)
     }
 
     /// Fills `roles`: from the cache when it holds the version this transaction read.
@@ -313,7 +295,7 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
             .text(self.tenant.clone())
             .rows(self.conn())
             .await?;
-        Ok(rows.first().map(|r| D::text(r, 0)).transpose()?.flatten())
+        Ok(rows.first().map(|r| r.text(0)).transpose()?.flatten())
     }
 
     async fn set_join_link_hash(&mut self, hash: Option<&str>) -> Result<()> {
@@ -341,28 +323,15 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
         people::by_user_name::<D>(self, user_name).await
     }
 
-    async fn identity_taken(&mut self, user_name: &str, external_id: Option<&str>) -> Result<Option<&'static str>> {
-        let found = self.identity(user_name, external_id).await?;
-        Ok(if found.user_name_taken {
-            Some("userName")
-        } else if found.external_id_taken {
-            Some("externalId")
-        } else {
-            None
-        })
-    }
-
-    async fn archived_match(&mut self, user_name: &str, external_id: Option<&str>) -> Result<Option<String>> {
-        Ok(self.identity(user_name, external_id).await?.archived)
+    async fn identity(&mut self, user_name: &str, external_id: Option<&str>) -> Result<Identity> {
+        people::identity::<D>(self, user_name, external_id).await
     }
 
     async fn insert_person(&mut self, new: &NewPerson, now: OffsetDateTime) -> Result<Person> {
-        self.identity = None;
         people::insert::<D>(self, new, now).await
     }
 
     async fn save_person(&mut self, person: &Person, now: OffsetDateTime) -> Result<Person> {
-        self.identity = None;
         people::save::<D>(self, person, now).await
     }
 
@@ -478,12 +447,12 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
         .await?;
         let Some(r) = rows.first() else { return Ok(None) };
         Ok(Some(LinkRecord {
-            hash: req_text::<D>(r, 0)?,
-            person: req_text::<D>(r, 1)?,
-            purpose: LinkPurpose::parse(&req_text::<D>(r, 2)?).ok_or_else(|| bad("link purpose"))?,
-            created_at: req_time::<D>(r, 3)?,
-            expires_at: req_time::<D>(r, 4)?,
-            used_at: opt_time::<D>(r, 5)?,
+            hash: req_text(r, 0)?,
+            person: req_text(r, 1)?,
+            purpose: LinkPurpose::parse(&req_text(r, 2)?).ok_or_else(|| bad("link purpose"))?,
+            created_at: req_time(r, 3)?,
+            expires_at: req_time(r, 4)?,
+            used_at: opt_time(r, 5)?,
         }))
     }
 
@@ -552,7 +521,7 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
             .text(id)
             .rows(self.conn())
             .await?;
-        Ok(rows.first().map(|r| D::text(r, 0)).transpose()?.flatten())
+        Ok(rows.first().map(|r| r.text(0)).transpose()?.flatten())
     }
 
     async fn save_binding(&mut self, binding: &GroupBinding) -> Result<()> {
@@ -610,13 +579,13 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
         rows.iter()
             .map(|r| {
                 Ok(AuditEntry {
-                    id: req_text::<D>(r, 0)?,
-                    at: req_time::<D>(r, 1)?,
-                    actor: req_text::<D>(r, 2)?,
-                    action: req_text::<D>(r, 3)?,
-                    person: D::text(r, 4)?,
-                    before: parse(D::text(r, 5)?),
-                    after: parse(D::text(r, 6)?),
+                    id: req_text(r, 0)?,
+                    at: req_time(r, 1)?,
+                    actor: req_text(r, 2)?,
+                    action: req_text(r, 3)?,
+                    person: r.text(4)?,
+                    before: parse(r.text(5)?),
+                    after: parse(r.text(6)?),
                 })
             })
             .collect()

@@ -10,6 +10,7 @@ use crate::domain::work::{Kind, WorkQuery, WorkRecord};
 use crate::domain::work_store::WorkTx;
 use crate::domain::{Error, Result};
 
+use super::exec::Row;
 use super::query::{count, int, req_text, req_time, Sql};
 use super::tx::SqlTx;
 use super::{jobs, moves, Backend};
@@ -20,17 +21,17 @@ const INSERT_CHUNK: usize = 500;
 /// The records that move when their owner leaves: not archived, not a completed task.
 pub(super) const OPEN: &str = " AND archived = 0 AND (status IS NULL OR status <> 'completed')";
 
-fn decode<D: Backend>(r: &super::exec::Row) -> Result<WorkRecord> {
+fn decode(r: &Row) -> Result<WorkRecord> {
     Ok(WorkRecord {
-        id: req_text::<D>(r, 0)?,
-        kind: Kind::parse(&req_text::<D>(r, 1)?)?,
-        owner: req_text::<D>(r, 2)?,
-        title: req_text::<D>(r, 3)?,
-        status: D::text(r, 4)?,
-        archived: D::int(r, 5)?.unwrap_or(0) != 0,
-        version: D::int(r, 6)?.unwrap_or(1),
-        created: req_time::<D>(r, 7)?,
-        updated: req_time::<D>(r, 8)?,
+        id: req_text(r, 0)?,
+        kind: Kind::parse(&req_text(r, 1)?)?,
+        owner: req_text(r, 2)?,
+        title: req_text(r, 3)?,
+        status: r.text(4)?,
+        archived: r.int(5)?.unwrap_or(0) != 0,
+        version: r.int(6)?.unwrap_or(1),
+        created: req_time(r, 7)?,
+        updated: req_time(r, 8)?,
     })
 }
 
@@ -75,7 +76,7 @@ impl<D: Backend> WorkTx for SqlTx<D> {
             .text(id)
             .rows(self.conn())
             .await?;
-        rows.first().map(decode::<D>).transpose()
+        rows.first().map(decode).transpose()
     }
 
     async fn save_record(&mut self, r: &WorkRecord) -> Result<()> {
@@ -119,7 +120,7 @@ impl<D: Backend> WorkTx for SqlTx<D> {
             s = s.sql(" AND id > ").text(after.clone());
         }
         let rows = s.sql(" ORDER BY id LIMIT ").int(i64::from(q.limit)).rows(self.conn()).await?;
-        rows.iter().map(decode::<D>).collect()
+        rows.iter().map(decode).collect()
     }
 
     async fn open_count(&mut self, owner: &str, kind: Kind) -> Result<u64> {
@@ -132,7 +133,7 @@ impl<D: Backend> WorkTx for SqlTx<D> {
             .sql(OPEN)
             .rows(self.conn())
             .await?;
-        count::<D>(&rows)
+        count(&rows)
     }
 
     async fn open_ids(&mut self, owner: &str, kind: Kind, offset: u64, limit: u32) -> Result<Vec<String>> {
@@ -149,7 +150,7 @@ impl<D: Backend> WorkTx for SqlTx<D> {
             .int(int(offset))
             .rows(self.conn())
             .await?;
-        rows.iter().map(|r| req_text::<D>(r, 0)).collect()
+        rows.iter().map(|r| req_text(r, 0)).collect()
     }
 
     async fn kept_counts(&mut self, owner: &str) -> Result<(u64, u64)> {
@@ -164,9 +165,9 @@ impl<D: Backend> WorkTx for SqlTx<D> {
                 .sql(extra)
         };
         let completed = tally("task", " AND status = 'completed' AND archived = 0").rows(self.conn()).await?;
-        let completed = count::<D>(&completed)?;
+        let completed = count(&completed)?;
         let notes = tally("note", "").rows(self.conn()).await?;
-        Ok((completed, count::<D>(&notes)?))
+        Ok((completed, count(&notes)?))
     }
 
     async fn assign(
@@ -209,7 +210,7 @@ impl<D: Backend> WorkTx for SqlTx<D> {
             .sql(" AND member_type = 'User' ORDER BY member_id")
             .rows(self.conn())
             .await?;
-        Ok(Some(rows.iter().map(|r| req_text::<D>(r, 0)).collect::<Result<_>>()?))
+        Ok(Some(rows.iter().map(|r| req_text(r, 0)).collect::<Result<_>>()?))
     }
 
     async fn insert_job(&mut self, job: &Job) -> Result<()> {
@@ -234,9 +235,9 @@ impl<D: Backend> WorkTx for SqlTx<D> {
             .rows(self.conn())
             .await?;
         let Some(r) = rows.first() else { return Ok(Policy::default()) };
-        let mode = PolicyMode::parse(&req_text::<D>(r, 0)?)
+        let mode = PolicyMode::parse(&req_text(r, 0)?)
             .map_err(|_| Error::Storage("unreadable reassignment policy in the database".into()))?;
-        Ok(Policy { mode, fallback: D::text(r, 1)? })
+        Ok(Policy { mode, fallback: r.text(1)? })
     }
 
     async fn save_policy(&mut self, p: &Policy) -> Result<()> {

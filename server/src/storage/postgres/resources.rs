@@ -106,7 +106,7 @@ pub async fn get(
     // A read renders the resource, which for a User wants its standing; a locking read is
     // the start of a write and renders nothing.
     let (standing, lock) = match lock {
-        Lock::ForUpdate => (String::new(), " FOR UPDATE"),
+        Lock::ForUpdate => ("", " FOR UPDATE"),
         _ => (standing_of(rt), ""),
     };
     let sql = format!(

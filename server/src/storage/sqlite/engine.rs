@@ -161,7 +161,7 @@ impl Engine {
             end_if_idle(&writer);
             return Err(e);
         }
-        Ok(WriteTx { writer: Some(writer), commit: self.commit.clone(), turn: Some(turn) })
+        Ok(WriteTx { writer: Some(writer), turn: Some(turn) })
     }
 
     /// The writes holding the writer or waiting for it.
@@ -247,7 +247,6 @@ impl Engine {
 /// One write in the writer's open transaction (see the module's documentation).
 pub struct WriteTx {
     writer: Option<OwnedMutexGuard<Writer>>,
-    commit: mpsc::Sender<()>,
     /// Let go of as soon as the writer is (fields drop in order).
     turn: Option<Turn>,
 }
@@ -282,6 +281,7 @@ impl WriteTx {
     /// Keeps this write's changes and answers once they are committed.
     pub async fn commit(mut self) -> Result<()> {
         let mut writer = self.writer.take().expect("held until commit or drop");
+        let turn = self.turn.take().expect("held until commit or drop");
         if let Err(e) = exec(&writer.conn, "RELEASE w") {
             rollback(&writer);
             return Err(e);
@@ -289,13 +289,13 @@ impl WriteTx {
         let (answer, committed) = oneshot::channel();
         writer.waiting.push(answer);
         if writer.waiting.len() == 1 {
-            // The first write of this transaction calls the committer, who queues for the
-            // writer behind everyone already waiting: their writes join this commit.
-            self.commit.send(()).map_err(|_| stopped())?;
+            // The first write of this transaction calls the committer, who lets the writes
+            // under way join this commit.
+            turn.commit.send(()).map_err(|_| stopped())?;
         }
         drop(writer);
         // No longer under way: the committer need not wait for this write.
-        drop(self.turn.take());
+        drop(turn);
         match committed.await {
             Ok(true) => Ok(()),
             _ => Err(Error::Storage("the transaction could not be committed".into())),
@@ -425,13 +425,11 @@ fn open(path: &Path, role: Role) -> Result<Connection> {
     // NORMAL in WAL mode: a commit survives a crash of the process.
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;").map_err(sqlite_error)?;
     let cache_kib = match role {
-        Role::Writer => Some(WRITER_CACHE_KIB),
-        Role::Reader => Some(READER_CACHE_KIB),
-        Role::Scanner => Some(SCANNER_CACHE_KIB),
+        Role::Writer => WRITER_CACHE_KIB,
+        Role::Reader => READER_CACHE_KIB,
+        Role::Scanner => SCANNER_CACHE_KIB,
     };
-    if let Some(kib) = cache_kib {
-        conn.execute_batch(&format!("PRAGMA cache_size = -{kib};")).map_err(sqlite_error)?;
-    }
+    conn.execute_batch(&format!("PRAGMA cache_size = -{cache_kib};")).map_err(sqlite_error)?;
     Ok(conn)
 }
 

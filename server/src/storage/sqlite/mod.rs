@@ -282,7 +282,7 @@ impl Store for SqliteStore {
         // statements; the rest is built dynamically.
         if pages::is_lookup(rt, query) {
             let read = |conn: &rusqlite::Connection| pages::page(conn, tenant, rt, query).transpose();
-            let page = if pages::lookup_at_once(rt, query) {
+            let page = if resources::reads_at_once(rt, query.with_relations) {
                 self.engine.read_here(read)?
             } else {
                 self.engine.snapshot_here(read)?

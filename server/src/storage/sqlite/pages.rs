@@ -13,7 +13,7 @@ use crate::storage::rows::{live, table};
 
 use super::engine::sqlite_error;
 use super::relations;
-use super::resources::{columns, columns_with_groups, decode_with_groups, raw, raw_with_groups};
+use super::resources::{columns, decode_with_groups, raw, raw_with_groups, reads_at_once};
 
 /// Whether [`page`] answers this query (else it needs the general path).
 pub fn handles(rt: ResourceType, query: &ListQuery) -> bool {
@@ -52,7 +52,7 @@ fn whole_tenant(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &
     let mut items = Vec::new();
     let mut next = None;
     if count > 0 {
-        let base = format!("SELECT {} FROM {} r WHERE r.tenant_id = ?1{}", columns(rt), table(rt), live(rt));
+        let base = format!("SELECT {} FROM {} r WHERE r.tenant_id = ?1{}", columns(rt, false), table(rt), live(rt));
         let rows: Vec<StoredResource> = match &query.keyset {
             Some(after) => {
                 let after_id = after.as_ref().map_or("", |k| k.id.as_str());
@@ -105,17 +105,12 @@ fn lookup(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &ListQu
 pub(super) fn lookup_statement(rt: ResourceType, query: &ListQuery) -> Option<(String, String)> {
     let (condition, bound) = lookup_condition(rt, query)?;
     // A User's groups come with it, in the same statement.
-    let columns = if query.with_relations { columns_with_groups(rt) } else { columns(rt) };
+    let columns = columns(rt, query.with_relations);
     // The unique columns find one row at most: sorting it would only cost a sorter.
     let order = if condition.contains("user_emails") { " ORDER BY r.id" } else { "" };
     let sql =
         format!("SELECT {columns} FROM {} r WHERE r.tenant_id = ?1 AND {condition}{}{order}", table(rt), live(rt));
     Some((sql, bound))
-}
-
-/// Whether [`page`] answers this lookup in one statement (else in two, best on one snapshot).
-pub fn lookup_at_once(rt: ResourceType, query: &ListQuery) -> bool {
-    rt == ResourceType::User || !query.with_relations
 }
 
 fn lookup_condition(rt: ResourceType, query: &ListQuery) -> Option<(&'static str, String)> {
@@ -158,7 +153,7 @@ fn run_lookup(
         let skip = usize::try_from(query.start_index.saturating_sub(1)).unwrap_or(usize::MAX);
         let mut items: Vec<StoredResource> =
             all.into_iter().skip(skip).take(usize::try_from(query.count).unwrap_or(usize::MAX)).collect();
-        if query.with_relations && rt == ResourceType::Group {
+        if !reads_at_once(rt, query.with_relations) {
             relations::load(conn, tenant, &mut items)?;
         }
         Ok(Page { total, items, next: None })

@@ -51,12 +51,6 @@ pub fn apply(conn: &Connection, tenant: &TenantId, group_id: &str, ops: &[Member
     for op in ops {
         match op {
             MemberOp::Add(members) => add(conn, tenant, group_id, members)?,
-            // One member (the identity providers' usual PATCH) by its key, without a JSON list.
-            MemberOp::Remove(ids) if ids.len() == 1 => {
-                conn.prepare_cached("DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_id = ?")
-                    .and_then(|mut s| s.execute(params![tenant.0, group_id, ids[0]]))
-                    .map_err(sqlite_error)?;
-            }
             MemberOp::Remove(ids) => {
                 conn.prepare_cached(
                     "DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? \
@@ -82,9 +76,6 @@ fn add(conn: &Connection, tenant: &TenantId, group_id: &str, members: &[MemberRe
     if members.iter().any(|m| m.value == group_id) {
         return Err(Error::InvalidValue("a group cannot be a member of itself".into()));
     }
-    if let [one] = members {
-        return add_one(conn, tenant, group_id, one);
-    }
     let ids = json_list(&members.iter().map(|m| m.value.as_str()).collect::<Vec<_>>());
     let rows = json_list(&members.iter().map(|m| serde_json::json!([m.value, m.kind, m.display])).collect::<Vec<_>>());
     // Every member must be a live user or a group of this tenant.
@@ -109,27 +100,6 @@ fn add(conn: &Connection, tenant: &TenantId, group_id: &str, members: &[MemberRe
          WHERE true ON CONFLICT DO NOTHING",
     )
     .and_then(|mut s| s.execute(params![tenant.0, group_id, rows]))
-    .map_err(sqlite_error)?;
-    Ok(())
-}
-
-/// As [`add`] for one member: two statements on keys, no JSON list to parse.
-fn add_one(conn: &Connection, tenant: &TenantId, group_id: &str, member: &MemberRef) -> Result<()> {
-    let kind: Option<String> = conn
-        .prepare_cached(
-            "SELECT CASE WHEN EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = ?1 AND u.id = ?2 AND u.state <> 'deleted') \
-             THEN 'User' WHEN EXISTS (SELECT 1 FROM groups g WHERE g.tenant_id = ?1 AND g.id = ?2) THEN 'Group' END",
-        )
-        .and_then(|mut s| s.query_row(params![tenant.0, member.value], |r| r.get(0)))
-        .map_err(sqlite_error)?;
-    let Some(kind) = kind else {
-        return Err(Error::InvalidValue(format!("member `{}` is not a User or Group of this tenant", member.value)));
-    };
-    conn.prepare_cached(
-        "INSERT INTO group_members (tenant_id, group_id, member_id, member_type, declared_type, display) \
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-    )
-    .and_then(|mut s| s.execute(params![tenant.0, group_id, member.value, kind, member.kind, member.display]))
     .map_err(sqlite_error)?;
     Ok(())
 }
@@ -167,26 +137,17 @@ pub fn load(conn: &Connection, tenant: &TenantId, items: &mut [StoredResource]) 
             }
         }
         ResourceType::User => {
-            // One user (a GET) is an index lookup; a page of them goes through one JSON list.
-            let (sql, bound) = match items {
-                [one] => (
-                    "SELECT m.member_id, g.id, g.display_name FROM group_members m \
-                     JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
-                     WHERE m.tenant_id = ? AND m.member_id = ? ORDER BY g.display_name_lower",
-                    one.id.clone(),
-                ),
-                _ => (
+            let mut stmt = conn
+                .prepare_cached(
                     "SELECT m.member_id, g.id, g.display_name FROM group_members m \
                      JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
                      WHERE m.tenant_id = ? AND m.member_id IN (SELECT value FROM json_each(?)) \
                      ORDER BY m.member_id, g.display_name_lower",
-                    ids,
-                ),
-            };
-            let mut stmt = conn.prepare_cached(sql).map_err(sqlite_error)?;
+                )
+                .map_err(sqlite_error)?;
             let mut by_user: HashMap<String, Vec<GroupRef>> = HashMap::new();
             let rows = stmt
-                .query_map(params![tenant.0, bound], |r| {
+                .query_map(params![tenant.0, ids], |r| {
                     Ok((r.get::<_, String>(0)?, GroupRef { value: r.get(1)?, display: r.get(2)? }))
                 })
                 .map_err(sqlite_error)?;

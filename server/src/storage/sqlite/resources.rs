@@ -28,32 +28,40 @@ pub(super) fn raw(row: &Row<'_>) -> rusqlite::Result<RawRow> {
     })
 }
 
-/// A row of [`columns_with_groups`]: the resource, and a User's groups as JSON.
+/// A row of [`columns`] with relations: the resource, and a User's groups as JSON.
 pub(super) fn raw_with_groups(row: &Row<'_>) -> rusqlite::Result<(RawRow, Option<String>)> {
     Ok((raw(row)?, if row.as_ref().column_count() > 6 { row.get(6)? } else { None }))
 }
 
-/// The columns a resource is read with (see [`raw`]).
-pub(super) fn columns(rt: ResourceType) -> String {
-    format!("r.id, r.data, r.version, r.created_at, r.updated_at{}", standing_of(rt))
-}
-
-/// As [`columns`], with a User's groups as a seventh, JSON column (`[[id, display, folded
-/// display], …]`): a point read of a User with its groups is one statement. They are put in
-/// display-name order here: an ORDER BY inside the aggregate costs a sorter for every row.
-pub(super) fn columns_with_groups(rt: ResourceType) -> String {
-    match rt {
-        ResourceType::User => format!(
-            "{}, (SELECT json_group_array(json_array(g.id, g.display_name, g.display_name_lower)) \
+/// The columns a resource is read with (see [`raw`]). With relations, a User's groups come
+/// as a seventh, JSON column (`[[id, display, folded display], …]`): a point read of a User
+/// with its groups is one statement. They are put in display-name order when decoded: an
+/// ORDER BY inside the aggregate costs a sorter for every row. A Group's members are read
+/// apart ([`relations::load`]): there may be 100,000 of them.
+pub(super) fn columns(rt: ResourceType, with_relations: bool) -> &'static str {
+    const COMMON: &str = "r.id, r.data, r.version, r.created_at, r.updated_at";
+    static USER: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+        let plain = format!("{COMMON}{}", standing_of(ResourceType::User));
+        let with_groups = format!(
+            "{plain}, (SELECT json_group_array(json_array(g.id, g.display_name, g.display_name_lower)) \
              FROM group_members m JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
-             WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id)",
-            columns(rt)
-        ),
-        ResourceType::Group => columns(rt),
+             WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id)"
+        );
+        [plain, with_groups]
+    });
+    match rt {
+        ResourceType::User => &USER[usize::from(with_relations)],
+        ResourceType::Group => COMMON,
     }
 }
 
-/// Decodes a row of [`columns_with_groups`]; a User's groups are set when it has the column.
+/// Whether a read with relations of a resource of this type is one statement (a User and
+/// its groups), or two (a Group, then its members), best run on one snapshot.
+pub fn reads_at_once(rt: ResourceType, with_relations: bool) -> bool {
+    rt == ResourceType::User || !with_relations
+}
+
+/// Decodes a row of [`columns`]; a User's groups are set when it has the column.
 pub(super) fn decode_with_groups(rt: ResourceType, (row, groups): (RawRow, Option<String>)) -> Result<StoredResource> {
     let mut stored = row.decode(rt)?;
     if let Some(json) = groups {
@@ -67,10 +75,12 @@ pub(super) fn decode_with_groups(rt: ResourceType, (row, groups): (RawRow, Optio
 
 fn select_by_id(rt: ResourceType, with_relations: bool) -> &'static str {
     static USER: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
-        let select = |columns: String| {
-            format!("SELECT {columns} FROM users r WHERE r.tenant_id = ? AND r.id = ? AND r.state <> 'deleted'")
-        };
-        [select(columns(ResourceType::User)), select(columns_with_groups(ResourceType::User))]
+        [false, true].map(|with_relations| {
+            format!(
+                "SELECT {} FROM users r WHERE r.tenant_id = ? AND r.id = ? AND r.state <> 'deleted'",
+                columns(ResourceType::User, with_relations)
+            )
+        })
     });
     match rt {
         ResourceType::User => &USER[usize::from(with_relations)],
@@ -78,11 +88,6 @@ fn select_by_id(rt: ResourceType, with_relations: bool) -> &'static str {
             "SELECT r.id, r.data, r.version, r.created_at, r.updated_at FROM groups r WHERE r.tenant_id = ? AND r.id = ?"
         }
     }
-}
-
-/// Whether [`get`] reads the resource in one statement (else in two, best on one snapshot).
-pub fn reads_at_once(rt: ResourceType, with_relations: bool) -> bool {
-    rt == ResourceType::User || !with_relations
 }
 
 pub fn get(
@@ -98,7 +103,7 @@ pub fn get(
         .map_err(sqlite_error)?;
     let Some(row) = row else { return Ok(None) };
     let mut stored = [decode_with_groups(rt, row)?];
-    if with_relations && rt == ResourceType::Group {
+    if !reads_at_once(rt, with_relations) {
         relations::load(conn, tenant, &mut stored)?;
     }
     let [stored] = stored;
