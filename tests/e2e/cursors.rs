@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use poem::http::Method;
 use proptest::prelude::*;
 use rollcall_tests::TestApp;
 use serde_json::{json, Value};
@@ -71,6 +72,46 @@ async fn a_walk_visits_every_user_once_and_the_last_page_has_no_next_cursor() {
     assert_eq!(index.body["startIndex"], 6);
     assert!(index.body.get("nextCursor").is_none());
     assert_eq!(ids_of(&index.body), ids[5..10]);
+}
+
+/// Index pages read their total from counts the database keeps as users and groups come and
+/// go, and find their first resource on an index: both must agree with the resources.
+#[tokio::test]
+async fn index_pages_count_the_live_resources_of_their_tenant_only() {
+    let app = TestApp::new().await;
+    let ids = users(&app, "count", 12).await;
+    let other = app.tenant("other").await;
+    let theirs = json!({"userName": "someone-else"});
+    app.send(Method::POST, "/Users", Some(theirs), Some(&other), &[]).await.expect(201);
+
+    app.delete(&format!("/Users/{}", ids[3])).await.expect(204);
+    let live: Vec<String> = ids.iter().filter(|id| **id != ids[3]).cloned().collect();
+    let page = app.get("/Users?startIndex=3&count=4").await.expect(200).body;
+    assert_eq!(page["totalResults"], 11, "the archived user leaves the total; the other tenant's never counts");
+    assert_eq!(ids_of(&page), live[2..6]);
+    let past = app.get("/Users?startIndex=50&count=4").await.expect(200).body;
+    assert_eq!(past["totalResults"], 11);
+    assert!(ids_of(&past).is_empty(), "a page past the end is empty");
+    let last = app.get("/Users?startIndex=10&count=4").await.expect(200).body;
+    assert_eq!(ids_of(&last), live[9..]);
+
+    // Posting the archived person again restores them: back in the total and the pages.
+    app.post("/Users", json!({"userName": "count-003"})).await.expect(201);
+    let all = app.get("/Users?startIndex=1&count=100").await.expect(200).body;
+    assert_eq!(all["totalResults"], 12);
+    assert_eq!(ids_of(&all), ids);
+    let theirs = app.send(Method::GET, "/Users?startIndex=1", None, Some(&other), &[]).await.expect(200).body;
+    assert_eq!(theirs["totalResults"], 1);
+
+    let mut groups = Vec::new();
+    for name in ["g1", "g2", "g3"] {
+        let created = app.post("/Groups", json!({"displayName": name})).await.expect(201).body;
+        groups.push(created["id"].as_str().unwrap().to_owned());
+    }
+    app.delete(&format!("/Groups/{}", groups[1])).await.expect(204);
+    let page = app.get("/Groups?startIndex=2&count=5").await.expect(200).body;
+    assert_eq!(page["totalResults"], 2);
+    assert_eq!(page["Resources"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]

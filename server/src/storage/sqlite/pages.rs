@@ -3,7 +3,7 @@
 //! tenant (a cursor walk, or `startIndex` with no filter or sort). Everything else is built
 //! with `QueryBuilder` in `listing`.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::domain::filter::{CompValue, CompareOp, Filter};
 use crate::domain::resource::{Keyset, ListQuery, Page, StoredResource, TenantId};
@@ -11,7 +11,7 @@ use crate::domain::schema::ResourceType;
 use crate::domain::Result;
 use crate::storage::rows::{live, table};
 
-use super::engine::sqlite_error;
+use super::engine::{on_snapshot, sqlite_error};
 use super::relations;
 use super::resources::{columns, decode_with_groups, raw, raw_with_groups, reads_at_once};
 
@@ -38,34 +38,32 @@ fn is_whole_tenant(query: &ListQuery) -> bool {
 }
 
 /// A page of every resource of the type, in id order: by keyset (one more row than the page,
-/// to know whether another follows) or by offset.
+/// to know whether another follows) or by offset. Its total and its items agree: they are
+/// read on one snapshot.
 fn whole_tenant(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Result<Page> {
-    let total: i64 = if query.count_total {
-        let sql = format!("SELECT count(*) FROM {} r WHERE r.tenant_id = ?1{}", table(rt), live(rt));
-        conn.prepare_cached(&sql)
-            .and_then(|mut s| s.query_row(params![tenant.0], |r| r.get(0)))
-            .map_err(sqlite_error)?
-    } else {
-        0
-    };
-    let count = i64::try_from(query.count).unwrap_or(i64::MAX);
-    let mut items = Vec::new();
-    let mut next = None;
-    if count > 0 {
+    on_snapshot(conn, |conn| {
+        let total = if query.count_total { live_count(conn, tenant, rt)? } else { 0 };
+        let count = i64::try_from(query.count).unwrap_or(i64::MAX);
+        if count <= 0 {
+            return Ok(Page { total, items: Vec::new(), next: None });
+        }
         let base = format!("SELECT {} FROM {} r WHERE r.tenant_id = ?1{}", columns(rt, false), table(rt), live(rt));
-        let rows: Vec<StoredResource> = match &query.keyset {
+        let mut items = match &query.keyset {
             Some(after) => {
                 let after_id = after.as_ref().map_or("", |k| k.id.as_str());
                 let sql = format!("{base} AND r.id > ?2 ORDER BY r.id LIMIT ?3");
                 collect(conn, &sql, params![tenant.0, after_id, count.saturating_add(1)], rt)?
             }
             None => {
+                // The first id of the page is found by skipping over the small entries of
+                // an index (users) or the records (groups, which are few), then the page's
+                // records are read from there: OFFSET over the records themselves would
+                // read every record it skips.
                 let offset = i64::try_from(query.start_index.saturating_sub(1)).unwrap_or(i64::MAX);
-                let sql = format!("{base} ORDER BY r.id LIMIT ?2 OFFSET ?3");
-                collect(conn, &sql, params![tenant.0, count, offset], rt)?
+                collect(conn, &offset_page(rt), params![tenant.0, count, offset], rt)?
             }
         };
-        items = rows;
+        let mut next = None;
         if query.keyset.is_some() && items.len() > usize::try_from(count).unwrap_or(usize::MAX) {
             items.truncate(usize::try_from(count).unwrap_or(usize::MAX));
             next = items.last().map(|r| Keyset { sort: None, id: r.id.clone() });
@@ -73,8 +71,35 @@ fn whole_tenant(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &
         if query.with_relations {
             relations::load(conn, tenant, &mut items)?;
         }
-    }
-    Ok(Page { total: u64::try_from(total).unwrap_or(0), items, next })
+        Ok(Page { total, items, next })
+    })
+}
+
+/// The page of `?2` resources after skipping `?3`, in id order (`?1` the tenant).
+pub(super) fn offset_page(rt: ResourceType) -> String {
+    format!(
+        "SELECT {columns} FROM {table} r WHERE r.tenant_id = ?1{live} AND r.id >= \
+         (SELECT i.id FROM {table} i{index} WHERE i.tenant_id = ?1{live_i} ORDER BY i.id LIMIT 1 OFFSET ?3) \
+         ORDER BY r.id LIMIT ?2",
+        columns = columns(rt, false),
+        table = table(rt),
+        live = live(rt),
+        live_i = live(rt).replace("r.", "i."),
+        // Without statistics (a new database) the planner would skip over the records.
+        index = match rt {
+            ResourceType::User => " INDEXED BY users_live_order",
+            ResourceType::Group => "",
+        },
+    )
+}
+
+/// The tenant's live resources of the type, as the `live_counts` triggers keep them.
+fn live_count(conn: &Connection, tenant: &TenantId, rt: ResourceType) -> Result<u64> {
+    let n: Option<i64> = conn
+        .prepare_cached("SELECT n FROM live_counts WHERE tenant_id = ?1 AND resource_type = ?2")
+        .and_then(|mut s| s.query_row(params![tenant.0, rt.name()], |r| r.get(0)).optional())
+        .map_err(sqlite_error)?;
+    Ok(n.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
 }
 
 fn collect(

@@ -142,3 +142,13 @@ async fn lookups_by_person_use_their_indexes() {
         assert!(plan.contains(index), "{sql}\nshould use {index}; plan:\n{plan}");
     }
 }
+
+#[tokio::test]
+async fn an_index_page_skips_over_index_entries_not_records() {
+    let (store, _dir) = store().await;
+    let sql = format!("EXPLAIN QUERY PLAN {}", super::pages::offset_page(ResourceType::User));
+    let rows = sqlx::query(&sql).bind("t").bind(100).bind(5000).fetch_all(&store.reader).await.expect("explain");
+    let plan = rows.iter().map(|r| r.get::<String, _>("detail")).collect::<Vec<_>>().join("\n");
+    assert!(plan.contains("SEARCH i USING COVERING INDEX users_live_order (tenant_id=?)"), "{plan}");
+    assert!(plan.contains("SEARCH r USING PRIMARY KEY (tenant_id=? AND id>?)"), "{plan}");
+}
