@@ -124,3 +124,45 @@ async fn patch_to_a_taken_user_name_is_a_conflict() {
         .expect(409);
     assert_eq!(r.body["scimType"], "uniqueness");
 }
+
+/// How many users `filter` finds.
+async fn found(app: &TestApp, filter: &str) -> u64 {
+    let query = filter.replace(' ', "+").replace('"', "%22");
+    app.get(&format!("/Users?filter={query}")).await.expect(200).body["totalResults"].as_u64().unwrap()
+}
+
+/// A save rewrites only the columns, e-mails and profile rows that changed: each change on
+/// its own must still reach every lookup, and what did not change must stay found.
+#[tokio::test]
+async fn each_identity_change_on_its_own_reaches_every_lookup() {
+    let app = TestApp::new().await;
+    let body = json!({"userName": "lu", "externalId": "x-1", "emails": [{"value": "lu@example.com"}]});
+    let id = app.post("/Users", body).await.expect(201).body["id"].as_str().unwrap().to_owned();
+    let path = format!("/Users/{id}");
+    let replace = |path: &str, value: Value| ops(json!([{"op": "replace", "path": path, "value": value}]));
+
+    app.patch(&path, replace("title", json!("Chef"))).await.expect(200);
+    for filter in [r#"userName eq "lu""#, r#"externalId eq "x-1""#, r#"emails.value eq "lu@example.com""#] {
+        assert_eq!(found(&app, filter).await, 1, "{filter} after a title change");
+    }
+    app.patch(&path, replace("emails", json!([{"value": "new@example.com"}]))).await.expect(200);
+    assert_eq!(found(&app, r#"emails.value eq "lu@example.com""#).await, 0);
+    assert_eq!(found(&app, r#"emails.value eq "new@example.com""#).await, 1);
+    app.patch(&path, replace("userName", json!("lu2"))).await.expect(200);
+    assert_eq!(found(&app, r#"userName eq "lu""#).await, 0);
+    assert_eq!(found(&app, r#"userName eq "lu2""#).await, 1);
+    assert_eq!(found(&app, r#"externalId eq "x-1""#).await, 1);
+    app.patch(&path, replace("externalId", json!("x-2"))).await.expect(200);
+    assert_eq!(found(&app, r#"externalId eq "x-1""#).await, 0);
+    assert_eq!(found(&app, r#"externalId eq "x-2""#).await, 1);
+    // The name a save freed is free: another user takes it.
+    app.post("/Users", json!({"userName": "lu", "externalId": "x-1"})).await.expect(201);
+
+    app.patch(&path, replace("active", json!(false))).await.expect(200);
+    assert_eq!(app.get(&path).await.expect(200).body["active"], false);
+    assert_eq!(found(&app, r#"userName eq "lu2""#).await, 1);
+    app.patch(&path, replace("active", json!(true))).await.expect(200);
+    let user = app.get(&path).await.expect(200).body;
+    assert_eq!((user["active"].clone(), user["title"].clone()), (json!(true), json!("Chef")));
+    assert_eq!(app.get("/Users?startIndex=1").await.body["totalResults"], 2);
+}

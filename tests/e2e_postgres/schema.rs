@@ -40,7 +40,7 @@ async fn sqlite_schema(pool: &SqlitePool) -> BTreeMap<String, Table> {
     .await
     .expect("tables");
     let mut tables = BTreeMap::new();
-    for name in names {
+    for name in names.into_iter().filter(|n| !scim_server::storage::sqlite::DERIVED_TABLES.contains(&n.as_str())) {
         let mut table = Table::default();
         let mut pk = Vec::new();
         for col in sqlx::query(&format!("PRAGMA table_info({name})")).fetch_all(pool).await.expect("columns") {

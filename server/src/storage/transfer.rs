@@ -6,7 +6,8 @@
 //! order, and each value is converted to the type the target's column declares. Both sides
 //! are migrated first (to the same embedded version), the source is read in one read
 //! transaction (a consistent snapshot, even if a server is still writing to it), and the
-//! target is written in one transaction: it ends up with everything or with nothing.
+//! target is written in one transaction: it ends up with everything or with nothing. Tables
+//! SQLite derives from the others (`sqlite::DERIVED_TABLES`) are not copied.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -181,6 +182,8 @@ async fn copy_order(conn: &mut sqlx::SqliteConnection) -> Result<Vec<String>> {
     .fetch_all(&mut *conn)
     .await
     .map_err(db_error)?;
+    let names: Vec<String> =
+        names.into_iter().filter(|n| !super::sqlite::DERIVED_TABLES.contains(&n.as_str())).collect();
     let mut depends: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for name in &names {
         let parents: Vec<String> = sqlx::query_scalar("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?)")

@@ -200,6 +200,14 @@ pub fn identity_sql<D: Backend>(prefix: &str, tenant: &str, user_name: &str, ext
 
 /// Replaces the e-mail index rows of a person.
 async fn write_emails<D: Backend>(tx: &mut SqlTx<D>, id: &str, emails: &[String]) -> Result<()> {
+    // Most saves (a PATCH of `active`, a title) leave the e-mails as they are: reading
+    // them costs a lookup, rewriting them two index pages to journal and commit.
+    if D::READS_BEFORE_WRITING
+        && texts_of(tx, "SELECT value_lower FROM user_emails WHERE tenant_id = ", id, " ORDER BY position").await?
+            == emails
+    {
+        return Ok(());
+    }
     Sql::<D>::new("DELETE FROM user_emails WHERE tenant_id = ")
         .text(tx.tenant.clone())
         .sql(" AND user_id = ")
@@ -253,11 +261,24 @@ async fn write_profile<D: Backend>(tx: &mut SqlTx<D>, id: &str, p: &ProfileRow<'
     .sql(
         ") ON CONFLICT (tenant_id, user_id) DO UPDATE SET user_type = excluded.user_type, partner = excluded.partner, \
          company_role = excluded.company_role, invitation_sent_at = excluded.invitation_sent_at, \
-         invitation_expires_at = excluded.invitation_expires_at",
+         invitation_expires_at = excluded.invitation_expires_at \
+         WHERE (people.user_type, people.partner, people.company_role, people.invitation_sent_at, \
+         people.invitation_expires_at) IS DISTINCT FROM (excluded.user_type, excluded.partner, \
+         excluded.company_role, excluded.invitation_sent_at, excluded.invitation_expires_at)",
     )
     .run(tx.conn())
     .await?;
+    let mut permissions = p.permissions.to_vec();
+    permissions.sort();
+    permissions.dedup();
     if !fresh {
+        if D::READS_BEFORE_WRITING
+            && texts_of(tx, "SELECT permission FROM person_permissions WHERE tenant_id = ", id, " ORDER BY permission")
+                .await?
+                == permissions
+        {
+            return Ok(());
+        }
         Sql::<D>::new("DELETE FROM person_permissions WHERE tenant_id = ")
             .text(t.clone())
             .sql(" AND user_id = ")
@@ -265,9 +286,6 @@ async fn write_profile<D: Backend>(tx: &mut SqlTx<D>, id: &str, p: &ProfileRow<'
             .run(tx.conn())
             .await?;
     }
-    let mut permissions = p.permissions.to_vec();
-    permissions.sort();
-    permissions.dedup();
     for perm in &permissions {
         Sql::<D>::new("INSERT INTO person_permissions (tenant_id, user_id, permission) VALUES (")
             .text(t.clone())
@@ -280,6 +298,19 @@ async fn write_profile<D: Backend>(tx: &mut SqlTx<D>, id: &str, p: &ProfileRow<'
             .await?;
     }
     Ok(())
+}
+
+/// The texts of one column of a person's rows: `select` ends with the tenant's comparison,
+/// `order` follows the person's.
+async fn texts_of<D: Backend>(tx: &mut SqlTx<D>, select: &str, id: &str, order: &str) -> Result<Vec<String>> {
+    let rows = Sql::<D>::new(select)
+        .text(tx.tenant.clone())
+        .sql(" AND user_id = ")
+        .text(id)
+        .sql(order)
+        .rows(tx.conn())
+        .await?;
+    rows.iter().map(|r| r.text(0).map(Option::unwrap_or_default)).collect()
 }
 
 struct ProfileRow<'a> {
@@ -368,16 +399,37 @@ pub async fn insert<D: Backend>(tx: &mut SqlTx<D>, new: &NewPerson, now: OffsetD
 pub async fn save<D: Backend>(tx: &mut SqlTx<D>, p: &Person, now: OffsetDateTime) -> Result<Person> {
     let cols = Columns::of(ResourceType::User, &p.data)?;
     let json = Value::Object(p.data.clone()).to_string();
-    Sql::<D>::new("UPDATE users SET user_name = ")
-        .opt_text(cols.user_name.clone())
-        .sql(", user_name_lower = ")
-        .opt_text(cols.name_lower())
-        .sql(", external_id = ")
-        .opt_text(cols.external_id.clone())
-        .sql(", active = ")
-        .boolean(p.state.scim_active())
-        .sql(", state = ")
-        .text(p.state.as_str())
+    let (mut user_name, mut external_id, mut state) = (true, true, true);
+    if D::READS_BEFORE_WRITING {
+        // SQLite rewrites the index entries of every column set, changed or not: the
+        // unique names' and the state's indexes are set only when they change.
+        let stored = Sql::<D>::new("SELECT user_name, external_id, state FROM users WHERE tenant_id = ")
+            .text(tx.tenant.clone())
+            .sql(" AND id = ")
+            .text(p.id.clone())
+            .rows(tx.conn())
+            .await?;
+        if let Some(row) = stored.first() {
+            user_name = row.text(0)? != cols.user_name;
+            external_id = row.text(1)? != cols.external_id;
+            state = row.text(2)?.as_deref() != Some(p.state.as_str());
+        }
+    }
+    let mut update = Sql::<D>::new("UPDATE users SET active = ").boolean(p.state.scim_active());
+    if user_name {
+        update = update
+            .sql(", user_name = ")
+            .opt_text(cols.user_name.clone())
+            .sql(", user_name_lower = ")
+            .opt_text(cols.name_lower());
+    }
+    if external_id {
+        update = update.sql(", external_id = ").opt_text(cols.external_id.clone());
+    }
+    if state {
+        update = update.sql(", state = ").text(p.state.as_str());
+    }
+    update
         .sql(", data = ")
         .text(json)
         .sql(D::JSON_CAST)

@@ -34,6 +34,10 @@ use crate::domain::{Error, Result};
 
 use super::{db_error, timefmt};
 
+/// Tables the SQLite store derives from the others with triggers (`live_counts`, the totals
+/// of index pages): not part of the logical schema, and not copied by `migrate-data`.
+pub const DERIVED_TABLES: &[&str] = &["live_counts"];
+
 /// Reader threads of the engine: enough to keep both cores busy while one waits on I/O.
 const ENGINE_READERS: usize = 3;
 
