@@ -11,13 +11,16 @@
 //! The statements reach the database through [`exec::Connector`]: on SQLite the rusqlite
 //! engine (its group-committing writer, its pooled readers), on PostgreSQL sqlx.
 
+mod audit;
 mod backend;
 pub mod exec;
 mod jobs;
+mod links;
 mod moves;
 mod outbox;
 mod projects;
 mod query;
+mod roles;
 mod rows;
 mod tx;
 mod work;
@@ -41,7 +44,7 @@ use tx::SqlTx;
 /// The lifecycle store on one database, written in the SQL of `D`.
 pub struct PeopleSql<D: Backend> {
     conns: Arc<dyn exec::Connector>,
-    roles: Arc<tx::RolesCache>,
+    roles: Arc<roles::RolesCache>,
     _dialect: std::marker::PhantomData<fn() -> D>,
 }
 

@@ -1,11 +1,10 @@
-//! [`SqlTx`]: one lifecycle transaction on one tenant. Settings, roles, links and the audit
-//! log live here; people, projects and the outbox in the sibling modules.
+//! [`SqlTx`]: one lifecycle transaction on one tenant, and the tenant's settings it locks.
+//! Its roles (and their cache), links, audit log, people, projects and outbox are written
+//! in the sibling modules.
 
 use async_trait::async_trait;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::domain::audit::{AuditEntry, AuditQuery};
@@ -21,8 +20,8 @@ use crate::domain::settings::{Deactivation, TenantSettings};
 use crate::domain::{Error, Result};
 
 use super::exec::Conn;
-use super::query::{opt_time, req_text, req_time, Sql};
-use super::{outbox, projects, rows as people, Backend};
+use super::query::{req_text, Sql};
+use super::{audit, links, outbox, projects, roles, rows as people, Backend};
 
 pub struct SqlTx<D: Backend> {
     tx: Box<dyn Conn>,
@@ -34,35 +33,12 @@ pub struct SqlTx<D: Backend> {
     /// The tenant's `roles_version` as read with its settings (unknown until then, and
     /// again once this transaction changed a role).
     roles_version: Option<i64>,
-    known_roles: Arc<RolesCache>,
+    known_roles: Arc<roles::RolesCache>,
     _dialect: std::marker::PhantomData<fn() -> D>,
 }
 
-/// A tenant's roles, read at one `roles_version`.
-type Versioned = (i64, Arc<Vec<Role>>);
-
-/// Every tenant's roles as last read, with the `roles_version` they were read at.
-#[derive(Default)]
-pub struct RolesCache(Mutex<HashMap<String, Versioned>>);
-
-impl RolesCache {
-    fn get(&self, tenant: &str, version: i64) -> Option<Arc<Vec<Role>>> {
-        let known = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        known.get(tenant).filter(|(v, _)| *v == version).map(|(_, roles)| roles.clone())
-    }
-
-    fn put(&self, tenant: &str, version: i64, roles: &Arc<Vec<Role>>) {
-        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        // Tenants are few; the cap only guards memory.
-        if known.len() >= 10_000 {
-            known.clear();
-        }
-        known.insert(tenant.to_owned(), (version, roles.clone()));
-    }
-}
-
 impl<D: Backend> SqlTx<D> {
-    pub fn new(tx: Box<dyn Conn>, tenant: &TenantId, known_roles: Arc<RolesCache>) -> Self {
+    pub fn new(tx: Box<dyn Conn>, tenant: &TenantId, known_roles: Arc<roles::RolesCache>) -> Self {
         Self {
             tx,
             tenant: tenant.0.clone(),
@@ -112,7 +88,7 @@ impl<D: Backend> SqlTx<D> {
             .await?;
         if existing.first().map(|r| r.int(0)).transpose()?.flatten().unwrap_or(0) == 0 {
             for role in builtin_roles() {
-                self.write_role(&role).await?;
+                roles::write::<D>(self, &role).await?;
             }
         }
         Ok(())
@@ -140,81 +116,6 @@ impl<D: Backend> SqlTx<D> {
         }))
     }
 
-    async fn write_role(&mut self, role: &Role) -> Result<()> {
-        let t = self.tenant.clone();
-        Sql::<D>::new("INSERT INTO roles (tenant_id, name, description, builtin) VALUES (")
-            .text(t.clone())
-            .sql(", ")
-            .text(role.name.clone())
-            .sql(", ")
-            .text(role.description.clone())
-            .sql(", ")
-            .flag(role.builtin)
-            .sql(") ON CONFLICT (tenant_id, name) DO UPDATE SET description = excluded.description")
-            .run(self.conn())
-            .await?;
-        Sql::<D>::new("DELETE FROM role_permissions WHERE tenant_id = ")
-            .text(t.clone())
-            .sql(" AND role = ")
-            .text(role.name.clone())
-            .run(self.conn())
-            .await?;
-        for (kind, list) in [("default", &role.defaults), ("grantable", &role.grantable)] {
-            for p in list {
-                Sql::<D>::new("INSERT INTO role_permissions (tenant_id, role, permission, kind) VALUES (")
-                    .text(t.clone())
-                    .sql(", ")
-                    .text(role.name.clone())
-                    .sql(", ")
-                    .text(p.clone())
-                    .sql(", ")
-                    .text(kind)
-                    .sql(") ON CONFLICT DO NOTHING")
-                    .run(self.conn())
-                    .await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// The tenant's roles with their permissions, in one statement.
-    async fn read_roles(&mut self) -> Result<Vec<Role>> {
-        let rows = Sql::<D>::new(
-            "SELECT r.name, r.description, r.builtin, p.permission, p.kind FROM roles r \
-             LEFT JOIN role_permissions p ON p.tenant_id = r.tenant_id AND p.role = r.name WHERE r.tenant_id = ",
-        )
-        .text(self.tenant.clone())
-        .sql(" ORDER BY r.builtin DESC, r.name, p.permission")
-        .rows(self.conn())
-        .await?;
-        let mut roles: Vec<Role> = Vec::new();
-        for r in &rows {
-            let name = req_text(r, 0)?;
-            if roles.last().is_none_or(|last| last.name != name) {
-                roles.push(Role {
-                    name,
-                    description: req_text(r, 1)?,
-                    builtin: r.int(2)?.unwrap_or(0) != 0,
-                    defaults: Vec::new(),
-                    grantable: Vec::new(),
-                });
-            }
-            let role = roles.last_mut().expect("pushed above");
-            if let (Some(permission), Some(kind)) = (r.text(3)?, r.text(4)?) {
-                if kind == "default" {
-                    role.defaults.push(permission);
-                } else {
-                    role.grantable.push(permission);
-                }
-            }
-        }
-        if roles.is_empty() {
-            // Nobody wrote to this tenant yet: its first writer will store these.
-            return Ok(builtin_roles());
-        }
-        Ok(roles)
-    }
-
     /// Fills `roles`: from the cache when it holds the version this transaction read.
     async fn load_roles(&mut self) -> Result<()> {
         if self.roles.is_some() {
@@ -224,7 +125,7 @@ impl<D: Backend> SqlTx<D> {
             self.roles = Some(cached);
             return Ok(());
         }
-        let roles = Arc::new(self.read_roles().await?);
+        let roles = Arc::new(roles::read::<D>(self).await?);
         if let Some(version) = self.roles_version {
             self.known_roles.put(&self.tenant, version, &roles);
         }
@@ -252,12 +153,8 @@ impl<D: Backend> SqlTx<D> {
     }
 }
 
-fn bad(what: &str) -> Error {
+pub(super) fn bad(what: &str) -> Error {
     Error::Storage(format!("unreadable {what} in the database").into())
-}
-
-fn json_of(v: Option<&Value>) -> Option<String> {
-    v.map(Value::to_string)
 }
 
 #[async_trait]
@@ -371,101 +268,32 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
 
     async fn save_role(&mut self, role: &Role) -> Result<()> {
         self.roles_changed().await?;
-        self.write_role(role).await
+        roles::write::<D>(self, role).await
     }
 
     async fn delete_role(&mut self, name: &str) -> Result<()> {
         self.roles_changed().await?;
-        Sql::<D>::new("DELETE FROM roles WHERE tenant_id = ")
-            .text(self.tenant.clone())
-            .sql(" AND name = ")
-            .text(name)
-            .run(self.conn())
-            .await?;
-        Ok(())
+        roles::delete::<D>(self, name).await
     }
 
     async fn role_in_use(&mut self, name: &str) -> Result<bool> {
-        let t = self.tenant.clone();
-        let rows = Sql::<D>::new("SELECT 1 FROM people WHERE tenant_id = ")
-            .text(t.clone())
-            .sql(" AND company_role = ")
-            .text(name)
-            .sql(" UNION ALL SELECT 1 FROM group_role_bindings WHERE tenant_id = ")
-            .text(t)
-            .sql(" AND company_role = ")
-            .text(name)
-            .rows(self.conn())
-            .await?;
-        Ok(!rows.is_empty())
+        roles::in_use::<D>(self, name).await
     }
 
     async fn put_link(&mut self, link: &LinkRecord) -> Result<()> {
-        Sql::<D>::new(
-            "INSERT INTO person_links (tenant_id, token_hash, user_id, purpose, created_at, expires_at) VALUES (",
-        )
-        .text(self.tenant.clone())
-        .sql(", ")
-        .text(link.hash.clone())
-        .sql(", ")
-        .text(link.person.clone())
-        .sql(", ")
-        .text(link.purpose.as_str())
-        .sql(", ")
-        .time(link.created_at)
-        .sql(", ")
-        .time(link.expires_at)
-        .sql(")")
-        .run(self.conn())
-        .await?;
-        Ok(())
+        links::put::<D>(self, link).await
     }
 
     async fn kill_links(&mut self, person: &str, purpose: LinkPurpose, now: OffsetDateTime) -> Result<()> {
-        Sql::<D>::new("UPDATE person_links SET used_at = ")
-            .time(now)
-            .sql(" WHERE tenant_id = ")
-            .text(self.tenant.clone())
-            .sql(" AND user_id = ")
-            .text(person)
-            .sql(" AND purpose = ")
-            .text(purpose.as_str())
-            .sql(" AND used_at IS NULL")
-            .run(self.conn())
-            .await?;
-        Ok(())
+        links::kill::<D>(self, person, purpose, now).await
     }
 
     async fn link(&mut self, hash: &str) -> Result<Option<LinkRecord>> {
-        let rows = Sql::<D>::new(
-            "SELECT token_hash, user_id, purpose, created_at, expires_at, used_at FROM person_links WHERE tenant_id = ",
-        )
-        .text(self.tenant.clone())
-        .sql(" AND token_hash = ")
-        .text(hash)
-        .rows(self.conn())
-        .await?;
-        let Some(r) = rows.first() else { return Ok(None) };
-        Ok(Some(LinkRecord {
-            hash: req_text(r, 0)?,
-            person: req_text(r, 1)?,
-            purpose: LinkPurpose::parse(&req_text(r, 2)?).ok_or_else(|| bad("link purpose"))?,
-            created_at: req_time(r, 3)?,
-            expires_at: req_time(r, 4)?,
-            used_at: opt_time(r, 5)?,
-        }))
+        links::find::<D>(self, hash).await
     }
 
     async fn use_link(&mut self, hash: &str, now: OffsetDateTime) -> Result<()> {
-        Sql::<D>::new("UPDATE person_links SET used_at = ")
-            .time(now)
-            .sql(" WHERE tenant_id = ")
-            .text(self.tenant.clone())
-            .sql(" AND token_hash = ")
-            .text(hash)
-            .run(self.conn())
-            .await?;
-        Ok(())
+        links::use_up::<D>(self, hash, now).await
     }
 
     async fn projects(&mut self) -> Result<Vec<Project>> {
@@ -529,66 +357,11 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
     }
 
     async fn audit(&mut self, e: &AuditEntry) -> Result<()> {
-        Sql::<D>::new("INSERT INTO audit_log (tenant_id, id, at, actor, action, user_id, before, after) VALUES (")
-            .text(self.tenant.clone())
-            .sql(", ")
-            .text(e.id.clone())
-            .sql(", ")
-            .time(e.at)
-            .sql(", ")
-            .text(e.actor.clone())
-            .sql(", ")
-            .text(e.action.clone())
-            .sql(", ")
-            .opt_text(e.person.clone())
-            .sql(", ")
-            .opt_text(json_of(e.before.as_ref()))
-            .sql(", ")
-            .opt_text(json_of(e.after.as_ref()))
-            .sql(")")
-            .run(self.conn())
-            .await?;
-        Ok(())
+        audit::insert::<D>(self, e).await
     }
 
     async fn audit_log(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
-        let mut s =
-            Sql::<D>::new("SELECT id, at, actor, action, user_id, before, after FROM audit_log WHERE tenant_id = ")
-                .text(self.tenant.clone());
-        if let Some(p) = &q.person {
-            s = s.sql(" AND user_id = ").text(p.clone());
-        }
-        if let Some(a) = &q.actor {
-            s = s.sql(" AND actor = ").text(a.clone());
-        }
-        if let Some(a) = &q.action {
-            s = s.sql(" AND action = ").text(a.clone());
-        }
-        if let Some(t) = q.since {
-            s = s.sql(" AND at >= ").time(t);
-        }
-        if let Some(t) = q.until {
-            s = s.sql(" AND at < ").time(t);
-        }
-        let rows = s
-            .sql(" ORDER BY at DESC, id DESC LIMIT ")
-            .int(i64::try_from(q.limit).unwrap_or(100))
-            .rows(self.conn())
-            .await?;
-        let parse = |t: Option<String>| t.and_then(|t| serde_json::from_str(&t).ok());
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    id: req_text(r, 0)?,
-                    at: req_time(r, 1)?,
-                    actor: req_text(r, 2)?,
-                    action: req_text(r, 3)?,
-                    person: r.text(4)?,
-                    before: parse(r.text(5)?),
-                    after: parse(r.text(6)?),
-                })
-            })
-            .collect()
+        audit::list::<D>(self, q).await
     }
 
     async fn enqueue(&mut self, m: &OutboxMessage) -> Result<()> {
