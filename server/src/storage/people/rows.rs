@@ -11,7 +11,7 @@ use crate::domain::{Error, Result};
 use crate::storage::rows::Columns;
 
 use super::exec::Row;
-use super::query::{opt_time, req_text, req_time, Sql};
+use super::query::{count as count_of, opt_time, req_text, req_time, Sql};
 use super::tx::SqlTx;
 use super::Backend;
 
@@ -143,7 +143,7 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, query: &PeopleQuery) -> Result<
             let count_sql = "SELECT count(*) FROM users u LEFT JOIN people p ON p.tenant_id = u.tenant_id \
                              AND p.user_id = u.id WHERE u.tenant_id = ";
             let rows = filter(Sql::<D>::new(count_sql), tx.tenant.clone()).rows(tx.conn()).await?;
-            Some(rows.first().map(|r| r.int(0)).transpose()?.flatten().unwrap_or(0))
+            Some(count_of(&rows)?)
         }
     };
     let q = filter(Sql::<D>::new(&select::<D>()), tx.tenant.clone())
@@ -152,7 +152,7 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, query: &PeopleQuery) -> Result<
         .sql(" OFFSET ")
         .int(i64::try_from(query.offset).unwrap_or(0));
     let people = fetch(tx, q).await?;
-    let total = total.map_or(people.len() as u64, |n| u64::try_from(n).unwrap_or(0));
+    let total = total.unwrap_or(people.len() as u64);
     Ok((total, people))
 }
 
@@ -476,9 +476,7 @@ pub async fn save<D: Backend>(tx: &mut SqlTx<D>, p: &Person, now: OffsetDateTime
 }
 
 async fn count<D: Backend>(tx: &mut SqlTx<D>, q: Sql<D>) -> Result<u64> {
-    let rows = q.rows(tx.conn()).await?;
-    let n = rows.first().map(|r| r.int(0)).transpose()?.flatten().unwrap_or(0);
-    Ok(u64::try_from(n).unwrap_or(0))
+    count_of(&q.rows(tx.conn()).await?)
 }
 
 pub async fn seats_used<D: Backend>(tx: &mut SqlTx<D>) -> Result<u64> {

@@ -20,7 +20,7 @@ use crate::domain::settings::{Deactivation, TenantSettings};
 use crate::domain::{Error, Result};
 
 use super::exec::Conn;
-use super::query::{req_text, Sql};
+use super::query::{count as count_of, req_text, Sql};
 use super::{audit, links, outbox, projects, roles, rows as people, Backend};
 
 pub struct SqlTx<D: Backend> {
@@ -86,7 +86,7 @@ impl<D: Backend> SqlTx<D> {
             .text(self.tenant.clone())
             .rows(self.conn())
             .await?;
-        if existing.first().map(|r| r.int(0)).transpose()?.flatten().unwrap_or(0) == 0 {
+        if count_of(&existing)? == 0 {
             for role in builtin_roles() {
                 roles::write::<D>(self, &role).await?;
             }

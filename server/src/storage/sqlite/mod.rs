@@ -284,23 +284,17 @@ impl Store for SqliteStore {
     async fn list(&self, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Result<Page> {
         // The identity providers' equality lookups and whole-tenant pages take prepared
         // statements; the rest is built dynamically.
-        if pages::is_lookup(rt, query) {
-            let read = |conn: &rusqlite::Connection| pages::page(conn, tenant, rt, query).transpose();
-            let page = if resources::reads_at_once(rt, query.with_relations) {
-                self.engine.read_here(read)?
+        if let Some(lookup) = pages::lookup_statement(rt, query) {
+            let read = |conn: &rusqlite::Connection| pages::lookup(conn, tenant, rt, query, &lookup);
+            return if resources::reads_at_once(rt, query.with_relations) {
+                self.engine.read_here(read)
             } else {
-                self.engine.snapshot_here(read)?
+                self.engine.snapshot_here(read)
             };
-            if let Some(page) = page {
-                return Ok(page);
-            }
         }
-        if pages::handles(rt, query) {
+        if pages::is_whole_tenant(query) {
             let (tenant, query) = (tenant.clone(), query.clone());
-            let page = self.engine.read(move |conn| pages::page(conn, &tenant, rt, &query).transpose()).await?;
-            if let Some(page) = page {
-                return Ok(page);
-            }
+            return self.engine.read(move |conn| pages::whole_tenant(conn, &tenant, rt, &query)).await;
         }
         listing::list(&self.reader, tenant, rt, query).await
     }

@@ -13,34 +13,17 @@ use crate::storage::rows::{live, table};
 
 use super::engine::{on_snapshot, sqlite_error};
 use super::relations;
-use super::resources::{columns, decode_with_groups, raw, raw_with_groups, reads_at_once};
+use super::resources::{columns, decode_with_groups, raw_with_groups, reads_at_once};
 
-/// Whether [`page`] answers this query (else it needs the general path).
-pub fn handles(rt: ResourceType, query: &ListQuery) -> bool {
-    lookup_condition(rt, query).is_some() || is_whole_tenant(query)
-}
-
-/// Whether the query is an indexed equality lookup: a few rows at most, read in µs.
-pub fn is_lookup(rt: ResourceType, query: &ListQuery) -> bool {
-    lookup_condition(rt, query).is_some()
-}
-
-/// The page, when [`handles`] says so.
-pub fn page(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Option<Result<Page>> {
-    if is_whole_tenant(query) {
-        return Some(whole_tenant(conn, tenant, rt, query));
-    }
-    lookup(conn, tenant, rt, query)
-}
-
-fn is_whole_tenant(query: &ListQuery) -> bool {
+/// Whether [`whole_tenant`] answers this query: no filter, no sort.
+pub fn is_whole_tenant(query: &ListQuery) -> bool {
     query.filter.is_none() && query.sort.is_none()
 }
 
 /// A page of every resource of the type, in id order: by keyset (one more row than the page,
 /// to know whether another follows) or by offset. Its total and its items agree: they are
 /// read on one snapshot.
-fn whole_tenant(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Result<Page> {
+pub fn whole_tenant(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Result<Page> {
     on_snapshot(conn, |conn| {
         let total = if query.count_total { live_count(conn, tenant, rt)? } else { 0 };
         let count = i64::try_from(query.count).unwrap_or(i64::MAX);
@@ -60,7 +43,7 @@ fn whole_tenant(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &
                 // records are read from there: OFFSET over the records themselves would
                 // read every record it skips.
                 let offset = i64::try_from(query.start_index.saturating_sub(1)).unwrap_or(i64::MAX);
-                collect(conn, &offset_page(rt), params![tenant.0, count, offset], rt)?
+                collect(conn, offset_page(rt), params![tenant.0, count, offset], rt)?
             }
         };
         let mut next = None;
@@ -76,21 +59,26 @@ fn whole_tenant(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &
 }
 
 /// The page of `?2` resources after skipping `?3`, in id order (`?1` the tenant).
-pub(super) fn offset_page(rt: ResourceType) -> String {
-    format!(
-        "SELECT {columns} FROM {table} r WHERE r.tenant_id = ?1{live} AND r.id >= \
-         (SELECT i.id FROM {table} i{index} WHERE i.tenant_id = ?1{live_i} ORDER BY i.id LIMIT 1 OFFSET ?3) \
-         ORDER BY r.id LIMIT ?2",
-        columns = columns(rt, false),
-        table = table(rt),
-        live = live(rt),
-        live_i = live(rt).replace("r.", "i."),
-        // Without statistics (a new database) the planner would skip over the records.
-        index = match rt {
-            ResourceType::User => " INDEXED BY users_live_order",
-            ResourceType::Group => "",
-        },
-    )
+pub(super) fn offset_page(rt: ResourceType) -> &'static str {
+    fn build(rt: ResourceType, index: &str, live_i: &str) -> String {
+        format!(
+            "SELECT {columns} FROM {table} r WHERE r.tenant_id = ?1{live} AND r.id >= \
+             (SELECT i.id FROM {table} i{index} WHERE i.tenant_id = ?1{live_i} ORDER BY i.id LIMIT 1 OFFSET ?3) \
+             ORDER BY r.id LIMIT ?2",
+            columns = columns(rt, false),
+            table = table(rt),
+            live = live(rt),
+        )
+    }
+    // Without statistics (a new database) the planner would skip over the records.
+    static USER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        build(ResourceType::User, " INDEXED BY users_live_order", " AND i.state <> 'deleted'")
+    });
+    static GROUP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| build(ResourceType::Group, "", ""));
+    match rt {
+        ResourceType::User => &USER,
+        ResourceType::Group => &GROUP,
+    }
 }
 
 /// The tenant's live resources of the type, as the `live_counts` triggers keep them.
@@ -102,6 +90,7 @@ fn live_count(conn: &Connection, tenant: &TenantId, rt: ResourceType) -> Result<
     Ok(n.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
 }
 
+/// The resources a statement of [`columns`] reads (a User's groups too, when selected).
 fn collect(
     conn: &Connection,
     sql: &str,
@@ -109,78 +98,62 @@ fn collect(
     rt: ResourceType,
 ) -> Result<Vec<StoredResource>> {
     let mut stmt = conn.prepare_cached(sql).map_err(sqlite_error)?;
-    let rows = stmt.query_map(params, raw).map_err(sqlite_error)?;
+    let rows = stmt.query_map(params, raw_with_groups).map_err(sqlite_error)?;
     let mut out = Vec::new();
     for row in rows {
-        out.push(row.map_err(sqlite_error)?.decode(rt)?);
+        out.push(decode_with_groups(rt, row.map_err(sqlite_error)?)?);
     }
     Ok(out)
 }
 
-/// The lookups identity providers send before every create and on every sync
-/// (`userName eq`, `externalId eq`, `emails.value eq`, `id eq`, group `displayName eq`), on a
-/// prepared statement: one indexed statement answers the page and its total. `None` when the
-/// query is anything else (the general path builds it with `QueryBuilder`).
-fn lookup(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &ListQuery) -> Option<Result<Page>> {
-    let (sql, bound) = lookup_statement(rt, query)?;
-    Some(run_lookup(conn, tenant, rt, query, &sql, &bound))
+/// An equality lookup of the kind identity providers send before every create and on every
+/// sync (`userName eq`, `externalId eq`, `emails.value eq`, `id eq`, group `displayName eq`):
+/// its prepared statement (`?1` the tenant) and the value bound as `?2`.
+pub struct Lookup {
+    pub sql: String,
+    bound: String,
 }
 
-/// The lookup's statement (`?1` the tenant) and the value bound as `?2`.
-pub(super) fn lookup_statement(rt: ResourceType, query: &ListQuery) -> Option<(String, String)> {
-    let (condition, bound) = lookup_condition(rt, query)?;
-    // A User's groups come with it, in the same statement.
-    let columns = columns(rt, query.with_relations);
-    // The unique columns find one row at most: sorting it would only cost a sorter.
-    let order = if condition.contains("user_emails") { " ORDER BY r.id" } else { "" };
-    let sql =
-        format!("SELECT {columns} FROM {} r WHERE r.tenant_id = ?1 AND {condition}{}{order}", table(rt), live(rt));
-    Some((sql, bound))
-}
-
-fn lookup_condition(rt: ResourceType, query: &ListQuery) -> Option<(&'static str, String)> {
+/// The query as a [`Lookup`], `None` when it is anything else (the general path builds it
+/// with `QueryBuilder`).
+pub fn lookup_statement(rt: ResourceType, query: &ListQuery) -> Option<Lookup> {
     let Some(Filter::Compare(path, CompareOp::Eq, CompValue::String(value))) = &query.filter else { return None };
     if query.sort.is_some() || query.keyset.is_some() || path.urn.is_some() {
         return None;
     }
     let name = path.name.to_ascii_lowercase();
     let sub = path.sub.as_deref().map(str::to_ascii_lowercase);
-    Some(match (rt, name.as_str(), sub.as_deref()) {
-        (_, "id", None) => ("r.id = ?2", value.clone()),
-        (ResourceType::User, "username", None) => ("r.user_name_lower = ?2", value.to_lowercase()),
-        (ResourceType::Group, "displayname", None) => ("r.display_name_lower = ?2", value.to_lowercase()),
-        (_, "externalid", None) => ("r.external_id = ?2", value.clone()),
+    // (condition, bound value, whether the column is unique: one row at most, which
+    // sorting would only cost a sorter)
+    let (condition, bound, unique) = match (rt, name.as_str(), sub.as_deref()) {
+        (_, "id", None) => ("r.id = ?2", value.clone(), true),
+        (ResourceType::User, "username", None) => ("r.user_name_lower = ?2", value.to_lowercase(), true),
+        (ResourceType::Group, "displayname", None) => ("r.display_name_lower = ?2", value.to_lowercase(), true),
+        (_, "externalid", None) => ("r.external_id = ?2", value.clone(), true),
         (ResourceType::User, "emails", Some("value")) => (
             "r.id IN (SELECT e.user_id FROM user_emails e WHERE e.tenant_id = ?1 AND e.value_lower = ?2)",
             value.to_lowercase(),
+            false,
         ),
         _ => return None,
-    })
+    };
+    // A User's groups come with it, in the same statement.
+    let columns = columns(rt, query.with_relations);
+    let order = if unique { "" } else { " ORDER BY r.id" };
+    let sql =
+        format!("SELECT {columns} FROM {} r WHERE r.tenant_id = ?1 AND {condition}{}{order}", table(rt), live(rt));
+    Some(Lookup { sql, bound })
 }
 
-fn run_lookup(
-    conn: &Connection,
-    tenant: &TenantId,
-    rt: ResourceType,
-    query: &ListQuery,
-    sql: &str,
-    bound: &str,
-) -> Result<Page> {
-    {
-        let mut stmt = conn.prepare_cached(sql).map_err(sqlite_error)?;
-        let rows = stmt.query_map(params![tenant.0, bound], raw_with_groups).map_err(sqlite_error)?;
-        let mut all = Vec::new();
-        for row in rows {
-            all.push(decode_with_groups(rt, row.map_err(sqlite_error)?)?);
-        }
-        // Few rows match an equality on these columns: page them here.
-        let total = all.len() as u64;
-        let skip = usize::try_from(query.start_index.saturating_sub(1)).unwrap_or(usize::MAX);
-        let mut items: Vec<StoredResource> =
-            all.into_iter().skip(skip).take(usize::try_from(query.count).unwrap_or(usize::MAX)).collect();
-        if !reads_at_once(rt, query.with_relations) {
-            relations::load(conn, tenant, &mut items)?;
-        }
-        Ok(Page { total, items, next: None })
+/// The page a [`Lookup`] answers, and its total: few rows match, so they are paged here.
+pub fn lookup(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &ListQuery, l: &Lookup) -> Result<Page> {
+    let all = collect(conn, &l.sql, params![tenant.0, l.bound], rt)?;
+    let total = all.len() as u64;
+    let skip = usize::try_from(query.start_index.saturating_sub(1)).unwrap_or(usize::MAX);
+    let mut items: Vec<StoredResource> =
+        all.into_iter().skip(skip).take(usize::try_from(query.count).unwrap_or(usize::MAX)).collect();
+    if !reads_at_once(rt, query.with_relations) {
+        relations::load(conn, tenant, &mut items)?;
     }
+    Ok(Page { total, items, next: None })
 }

@@ -90,7 +90,7 @@ async fn prepared_lookups_use_an_index() {
         (ResourceType::Group, r#"displayName eq "x""#, "groups_display_name"),
         (ResourceType::Group, r#"externalId eq "x""#, "groups_external_id"),
     ] {
-        let (sql, _) = super::pages::lookup_statement(rt, &query(filter)).expect("a prepared lookup");
+        let sql = super::pages::lookup_statement(rt, &query(filter)).expect("a prepared lookup").sql;
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
         let plan: Vec<String> = stmt
             .query_map(rusqlite::params!["t", "x"], |r| r.get::<_, String>(3))

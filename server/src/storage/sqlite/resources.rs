@@ -17,7 +17,7 @@ use super::engine::sqlite_error;
 use super::relations;
 
 /// A row of [`columns`]: a User's has its standing as a sixth column.
-pub(super) fn raw(row: &Row<'_>) -> rusqlite::Result<RawRow> {
+fn raw(row: &Row<'_>) -> rusqlite::Result<RawRow> {
     Ok(RawRow {
         id: row.get(0)?,
         data: row.get(1)?,
