@@ -52,7 +52,7 @@ async fn signup_info(state: State<'_>, Path(token): Path<String>) -> Response {
     };
     let result = async {
         let mut tx = state.store.people().read(&tenant).await?;
-        let p = ops::check_link(tx.as_mut(), &token, LinkPurpose::SignUp, state.clock.now()).await?;
+        let (p, _) = ops::check_link(tx.as_mut(), &token, LinkPurpose::SignUp, state.clock.now()).await?;
         tx.commit().await?;
         Ok::<_, Error>(p)
     }
@@ -201,7 +201,7 @@ async fn join(state: State<'_>, req: &Request, Path(token): Path<String>, body: 
     };
     let result = async {
         let mut tx = state.store.people().begin(&tenant).await?;
-        if tx.join_link_hash().await?.as_deref() != Some(secret::hash_link(&token).as_str()) {
+        if !tx.join_link_hash().await?.is_some_and(|key| secret::link_matches(&token, &key)) {
             return Err(Error::refused(
                 Refusal::LinkInvalid,
                 "this join link is not valid (it may have been turned off or rotated)",

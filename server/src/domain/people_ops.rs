@@ -176,7 +176,7 @@ struct Minted {
 }
 
 fn mint(ctx: &Ctx, settings: &TenantSettings) -> Minted {
-    let (token, hash) = secret::mint_link(&ctx.tenant);
+    let (token, hash) = secret::mint_link(&ctx.tenant, ctx.now);
     Minted { token, hash, expires_at: ctx.now + settings.link_validity() }
 }
 
@@ -508,29 +508,31 @@ fn link_error(link: Option<&LinkRecord>, purpose: LinkPurpose, now: OffsetDateTi
     }
 }
 
-/// The person a valid link of this purpose belongs to (for showing a sign-up page).
+/// The person a valid link of this purpose belongs to (for showing a sign-up page), and the
+/// key the link is stored under.
 pub async fn check_link(
     tx: &mut dyn PeopleTx,
     token: &str,
     purpose: LinkPurpose,
     now: OffsetDateTime,
-) -> Result<Person> {
-    let link = tx.link(&secret::hash_link(token)).await?;
+) -> Result<(Person, String)> {
+    let link = tx.link(&secret::link_keys(token)).await?;
     if let Some(e) = link_error(link.as_ref(), purpose, now) {
         return Err(e);
     }
     let link = link.expect("checked");
-    load(tx, &link.person).await
+    let person = load(tx, &link.person).await?;
+    Ok((person, link.hash))
 }
 
 /// The sign-up link: sets the password and makes the invited person active.
 pub async fn accept(tx: &mut dyn PeopleTx, ctx: &Ctx, token: &str, password: &str) -> Result<Person> {
-    let person = check_link(tx, token, LinkPurpose::SignUp, ctx.now).await?;
+    let (person, key) = check_link(tx, token, LinkPurpose::SignUp, ctx.now).await?;
     if person.state != State::Invited {
         return Err(Error::refused(Refusal::LinkInvalid, "this link is not valid"));
     }
     let hash = secret::hash_password(password)?;
-    tx.use_link(&secret::hash_link(token), ctx.now).await?;
+    tx.use_link(&key, ctx.now).await?;
     let ctx = Ctx { actor: Actor::person(&person.id), ..ctx.clone() };
     let saved = move_person(tx, &ctx, &person.clone(), person, Action::Accept).await?;
     tx.set_password(&saved.id, &hash).await?;
@@ -552,12 +554,12 @@ pub async fn request_reset(tx: &mut dyn PeopleTx, ctx: &Ctx, person: &Person) ->
 }
 
 pub async fn reset_password(tx: &mut dyn PeopleTx, ctx: &Ctx, token: &str, password: &str) -> Result<Person> {
-    let person = check_link(tx, token, LinkPurpose::PasswordReset, ctx.now).await?;
+    let (person, key) = check_link(tx, token, LinkPurpose::PasswordReset, ctx.now).await?;
     if person.state != State::Active {
         return Err(Error::refused(Refusal::LinkInvalid, "this link is not valid"));
     }
     let hash = secret::hash_password(password)?;
-    tx.use_link(&secret::hash_link(token), ctx.now).await?;
+    tx.use_link(&key, ctx.now).await?;
     tx.set_password(&person.id, &hash).await?;
     let ctx = Ctx { actor: Actor::person(&person.id), ..ctx.clone() };
     audit(tx, &ctx, "person.reset_password", Some(&person), Some(&person)).await?;

@@ -79,8 +79,9 @@ pub trait PeopleTx: Send {
     async fn put_link(&mut self, link: &LinkRecord) -> Result<()>;
     /// Ends every unused link of this purpose of this person (resend, cancel, delete).
     async fn kill_links(&mut self, person: &str, purpose: LinkPurpose, now: OffsetDateTime) -> Result<()>;
-    async fn link(&mut self, hash: &str) -> Result<Option<LinkRecord>>;
-    async fn use_link(&mut self, hash: &str, now: OffsetDateTime) -> Result<()>;
+    /// The link stored under any of `keys` (see `secret::link_keys`).
+    async fn link(&mut self, keys: &[String]) -> Result<Option<LinkRecord>>;
+    async fn use_link(&mut self, key: &str, now: OffsetDateTime) -> Result<()>;
 
     async fn projects(&mut self) -> Result<Vec<Project>>;
     async fn project(&mut self, id: &str) -> Result<Option<Project>>;

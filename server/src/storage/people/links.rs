@@ -1,4 +1,5 @@
-//! Sign-up and password-reset links: stored by the hash of their token only.
+//! Sign-up and password-reset links: stored under their key (`secret::link_keys`), never
+//! as their token.
 
 use time::OffsetDateTime;
 
@@ -9,7 +10,7 @@ use super::query::{opt_time, req_text, req_time, Sql};
 use super::tx::{bad, SqlTx};
 use super::Backend;
 
-/// Stores a new link (its token's hash, never the token).
+/// Stores a new link (under its key, never as its token).
 pub async fn put<D: Backend>(tx: &mut SqlTx<D>, link: &LinkRecord) -> Result<()> {
     Sql::<D>::new(
         "INSERT INTO person_links (tenant_id, token_hash, user_id, purpose, created_at, expires_at) VALUES (",
@@ -52,14 +53,14 @@ pub async fn kill<D: Backend>(
     Ok(())
 }
 
-/// The link whose token hashes to `hash`, used or not.
-pub async fn find<D: Backend>(tx: &mut SqlTx<D>, hash: &str) -> Result<Option<LinkRecord>> {
+/// The link stored under any of `keys`, used or not.
+pub async fn find<D: Backend>(tx: &mut SqlTx<D>, keys: &[String]) -> Result<Option<LinkRecord>> {
     let rows = Sql::<D>::new(
         "SELECT token_hash, user_id, purpose, created_at, expires_at, used_at FROM person_links WHERE tenant_id = ",
     )
     .text(tx.tenant.clone())
-    .sql(" AND token_hash = ")
-    .text(hash)
+    .sql(" AND token_hash IN ")
+    .list(keys)
     .rows(tx.conn())
     .await?;
     let Some(r) = rows.first() else { return Ok(None) };
@@ -74,13 +75,13 @@ pub async fn find<D: Backend>(tx: &mut SqlTx<D>, hash: &str) -> Result<Option<Li
 }
 
 /// Marks the link used: it signs nobody in again.
-pub async fn use_up<D: Backend>(tx: &mut SqlTx<D>, hash: &str, now: OffsetDateTime) -> Result<()> {
+pub async fn use_up<D: Backend>(tx: &mut SqlTx<D>, key: &str, now: OffsetDateTime) -> Result<()> {
     Sql::<D>::new("UPDATE person_links SET used_at = ")
         .time(now)
         .sql(" WHERE tenant_id = ")
         .text(tx.tenant.clone())
         .sql(" AND token_hash = ")
-        .text(hash)
+        .text(key)
         .run(tx.conn())
         .await?;
     Ok(())

@@ -288,12 +288,12 @@ impl<D: Backend> PeopleTx for SqlTx<D> {
         links::kill::<D>(self, person, purpose, now).await
     }
 
-    async fn link(&mut self, hash: &str) -> Result<Option<LinkRecord>> {
-        links::find::<D>(self, hash).await
+    async fn link(&mut self, keys: &[String]) -> Result<Option<LinkRecord>> {
+        links::find::<D>(self, keys).await
     }
 
-    async fn use_link(&mut self, hash: &str, now: OffsetDateTime) -> Result<()> {
-        links::use_up::<D>(self, hash, now).await
+    async fn use_link(&mut self, key: &str, now: OffsetDateTime) -> Result<()> {
+        links::use_up::<D>(self, key, now).await
     }
 
     async fn projects(&mut self) -> Result<Vec<Project>> {
