@@ -19,6 +19,16 @@
 //! write, and under load one commit covers many writes. A writer that fails, or is dropped,
 //! rolls back to its own savepoint and fails alone.
 //!
+//! Where a write runs: a use case given whole runs on the writer's own thread
+//! ([`Engine::write_on_thread`]; [`Engine::write`] for a closure, the lifecycle's
+//! `PeopleStore::write` for its async use cases, whose statements all answer at once here).
+//! That thread does nothing else: it starts the next queued write the moment one is done,
+//! and a long write never holds up a runtime worker and the requests queued on it. A write
+//! taken by a task instead ([`Engine::begin_write`], the admin API's lifecycle
+//! transactions) starts when that task's worker gets to it. Measured at 100,000 users,
+//! PATCH and PUT answered about 10% more per second on the writer's thread; creates, whose
+//! writes are shorter, the same.
+//!
 //! A write use case is either a [`WriteTx`] (the lifecycle's statements through
 //! `storage::people`) or a closure given to [`Engine::write`]: it gets the writer's
 //! `&rusqlite::Connection`, already inside the transaction and its savepoint, does every read
@@ -56,6 +66,8 @@ const WRITER_CACHE_KIB: u32 = 16384;
 const SCANNER_CACHE_KIB: u32 = 512;
 
 type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+/// A write for the writer's own thread (see [`Engine::write_on_thread`]).
+type WriteJob = Box<dyn FnOnce() + Send>;
 
 /// The longest the committer waits for writes under way before committing the others.
 const GATHER_AT_MOST: Duration = Duration::from_millis(2);
@@ -79,6 +91,7 @@ pub struct Engine {
     /// no write is under way any more.
     commit: mpsc::Sender<()>,
     readers: mpsc::Sender<ReadJob>,
+    writes: mpsc::Sender<WriteJob>,
     idle: Arc<Mutex<Vec<Connection>>>,
     /// Dropped with the engine, which stops the checkpointer.
     _checkpointer: mpsc::Sender<()>,
@@ -116,6 +129,17 @@ impl Engine {
                 }
             })
             .map_err(|e| Error::Storage(Box::new(e)))?;
+        let (writes, jobs) = mpsc::channel::<WriteJob>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                while let Ok(job) = jobs.recv() {
+                    // A job that panics has rolled its savepoint back (WriteTx's drop) and
+                    // dropped its answer: its caller gets an error, the next job runs.
+                    let _ = catch_unwind(AssertUnwindSafe(job));
+                }
+            })
+            .map_err(|e| Error::Storage(Box::new(e)))?;
         let (reader_tx, reader_rx) = mpsc::channel::<ReadJob>();
         let reader_rx = Arc::new(Mutex::new(reader_rx));
         for n in 0..readers.max(1) {
@@ -143,6 +167,7 @@ impl Engine {
             under_way,
             commit,
             readers: reader_tx,
+            writes,
             idle: Arc::new(Mutex::new(Vec::new())),
             _checkpointer: checkpointer,
         })
@@ -152,16 +177,37 @@ impl Engine {
     pub async fn begin_write(&self) -> Result<WriteTx> {
         let turn = Turn::take(&self.under_way, &self.commit);
         let writer = self.writer.clone().lock_owned().await;
-        if writer.conn.is_autocommit() {
-            // IMMEDIATE takes the write lock now: another process on the file (a CLI
-            // command) waits on busy_timeout instead of failing to upgrade a read lock.
-            exec(&writer.conn, "BEGIN IMMEDIATE")?;
+        WriteTx::start(writer, turn, None)
+    }
+
+    /// Runs `work` on the writer's own thread with a [`WriteTx`] of its own, and answers its
+    /// value once committed. `work` commits the `WriteTx` to keep its changes (the commit
+    /// only releases its savepoint there: the answer is awaited here) or drops it to undo
+    /// them. It runs on that thread from start to end, so it must not wait on anything but
+    /// SQLite.
+    pub async fn write_on_thread<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(WriteTx) -> Result<T> + Send + 'static,
+    {
+        let turn = Turn::take(&self.under_way, &self.commit);
+        let writer = self.writer.clone();
+        let (answer, done) = oneshot::channel();
+        self.writes
+            .send(Box::new(move || {
+                let kept = Arc::new(Mutex::new(None));
+                let out = WriteTx::start(writer.blocking_lock_owned(), turn, Some(kept.clone()))
+                    .and_then(work)
+                    .map(|value| (value, kept.lock().unwrap_or_else(|e| e.into_inner()).take()));
+                let _ = answer.send(out);
+            }))
+            .map_err(|_| stopped())?;
+        let (value, committed) = done.await.map_err(|_| stopped())??;
+        // No answer to wait for: `work` kept nothing.
+        if let Some(committed) = committed {
+            outcome(committed).await?;
         }
-        if let Err(e) = exec(&writer.conn, "SAVEPOINT w") {
-            end_if_idle(&writer);
-            return Err(e);
-        }
-        Ok(WriteTx { writer: Some(writer), turn: Some(turn) })
+        Ok(value)
     }
 
     /// The writes holding the writer or waiting for it.
@@ -174,12 +220,15 @@ impl Engine {
     /// result once that transaction is committed. An error from `f` undoes only `f`'s changes.
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
-        F: FnOnce(&Connection) -> Result<T>,
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let tx = self.begin_write().await?;
-        let value = f(tx.conn())?;
-        tx.commit().await?;
-        Ok(value)
+        self.write_on_thread(move |tx| {
+            let value = f(tx.conn())?;
+            tx.commit_on_thread()?;
+            Ok(value)
+        })
+        .await
     }
 
     /// A read transaction on one snapshot, on a pooled reader connection of its own.
@@ -243,7 +292,13 @@ pub struct WriteTx {
     writer: Option<OwnedMutexGuard<Writer>>,
     /// Let go of as soon as the writer is (fields drop in order).
     turn: Option<Turn>,
+    /// On the writer's own thread: where the commit leaves the answer to wait for, since
+    /// that thread must not wait for it.
+    kept: Option<Kept>,
 }
+
+/// The answer a write kept on the writer's thread waits for: `true` once committed.
+type Kept = Arc<Mutex<Option<oneshot::Receiver<bool>>>>;
 
 /// A write under way, from the moment it asks for the writer until it lets go of it: the
 /// committer holds a commit back while there are any, so that they join it.
@@ -268,12 +323,46 @@ impl Drop for Turn {
 }
 
 impl WriteTx {
+    /// A write on the writer, in a savepoint of the open transaction (begun if none is).
+    fn start(writer: OwnedMutexGuard<Writer>, turn: Turn, kept: Option<Kept>) -> Result<Self> {
+        if writer.conn.is_autocommit() {
+            // IMMEDIATE takes the write lock now: another process on the file (a CLI
+            // command) waits on busy_timeout instead of failing to upgrade a read lock.
+            exec(&writer.conn, "BEGIN IMMEDIATE")?;
+        }
+        if let Err(e) = exec(&writer.conn, "SAVEPOINT w") {
+            end_if_idle(&writer);
+            return Err(e);
+        }
+        Ok(WriteTx { writer: Some(writer), turn: Some(turn), kept })
+    }
+
     pub fn conn(&self) -> &Connection {
         &self.writer.as_ref().expect("held until commit or drop").conn
     }
 
-    /// Keeps this write's changes and answers once they are committed.
+    /// Keeps this write's changes and answers once they are committed (on the writer's own
+    /// thread: at once, leaving the answer to its caller).
     pub async fn commit(mut self) -> Result<()> {
+        if self.kept.is_some() {
+            return self.commit_on_thread();
+        }
+        let committed = self.keep()?;
+        outcome(committed).await
+    }
+
+    /// On the writer's own thread: keeps the changes and leaves the answer to wait for to
+    /// [`Engine::write_on_thread`]'s caller.
+    fn commit_on_thread(mut self) -> Result<()> {
+        let committed = self.keep()?;
+        if let Some(kept) = self.kept.take() {
+            *kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(committed);
+        }
+        Ok(())
+    }
+
+    /// Releases the savepoint and hands the writer on; answers what to wait for.
+    fn keep(&mut self) -> Result<oneshot::Receiver<bool>> {
         let mut writer = self.writer.take().expect("held until commit or drop");
         let turn = self.turn.take().expect("held until commit or drop");
         if let Err(e) = exec(&writer.conn, "RELEASE w") {
@@ -290,10 +379,15 @@ impl WriteTx {
         drop(writer);
         // No longer under way: the committer need not wait for this write.
         drop(turn);
-        match committed.await {
-            Ok(true) => Ok(()),
-            _ => Err(Error::Storage("the transaction could not be committed".into())),
-        }
+        Ok(committed)
+    }
+}
+
+/// Whether the transaction a write was kept in got committed.
+async fn outcome(committed: oneshot::Receiver<bool>) -> Result<()> {
+    match committed.await {
+        Ok(true) => Ok(()),
+        _ => Err(Error::Storage("the transaction could not be committed".into())),
     }
 }
 
@@ -356,7 +450,11 @@ fn commit_loop(writer: &tokio::sync::Mutex<Writer>, under_way: &AtomicUsize, sig
         if !writer.conn.is_autocommit() {
             let _ = exec(&writer.conn, "ROLLBACK");
         }
-        for answer in writer.waiting.drain(..) {
+        // Answered after letting go of the writer: each answer wakes a task (a write to the
+        // runtime's event fd when its worker sleeps), and the next write need not wait for that.
+        let answers = std::mem::take(&mut writer.waiting);
+        drop(writer);
+        for answer in answers {
             let _ = answer.send(committed);
         }
     }

@@ -83,3 +83,66 @@ async fn writes_given_up_or_done_are_no_longer_under_way() {
     engine.write(|conn| conn.execute_batch("SELECT 1").map_err(super::engine::sqlite_error)).await.expect("a write");
     assert_eq!(engine.under_way(), 0);
 }
+
+/// Work given whole to the writer's own thread: what commits is kept and answered after its
+/// commit; what fails, is dropped uncommitted, or panics keeps nothing and fails alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_on_the_writer_thread_commits_together_and_fails_alone() {
+    use crate::storage::people::exec::{Arg, Conn, ConnWork, Connector, Stmt};
+
+    let (store, dir) = super::test_support::store().await;
+    store
+        .engine
+        .write(|conn| conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY)").map_err(super::engine::sqlite_error))
+        .await
+        .expect("table");
+    let conns = super::conns::EngineConns(store.engine.clone());
+    fn insert(k: &str) -> Stmt {
+        Stmt { sql: "INSERT INTO t VALUES (?1)".into(), args: vec![Arg::Text(Some(k.to_owned()))] }
+    }
+    #[derive(Clone, Copy)]
+    enum End {
+        Commit,
+        Fail,
+        Drop,
+        Panic,
+    }
+    let work = |k: String, end: End| -> ConnWork {
+        Box::new(move |mut conn: Box<dyn Conn>| {
+            Box::pin(async move {
+                conn.run(insert(&k)).await?;
+                match end {
+                    End::Commit => conn.commit().await,
+                    End::Fail => Err(Error::InvalidValue("refused after its insert".into())),
+                    End::Drop => Ok(()),
+                    End::Panic => panic!("a use case that panics"),
+                }
+            })
+        })
+    };
+    let mut jobs = Vec::new();
+    for i in 0..40 {
+        let end = [End::Commit, End::Commit, End::Fail, End::Drop][i % 4];
+        jobs.push(conns.transact(work(format!("k{i}"), end)));
+    }
+    // A key already taken by a write of the same batch, and a panic midway.
+    jobs.push(conns.transact(work("k0".into(), End::Commit)));
+    jobs.push(conns.transact(work("p".into(), End::Panic)));
+    let results = join_all(jobs).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 30, "20 committed, 10 dropped uncommitted");
+    assert!(matches!(results[40], Err(Error::Uniqueness(_))), "{:?}", results[40]);
+    assert!(results[41].is_err(), "the panic fails its own work");
+    assert_eq!(store.engine.under_way(), 0);
+
+    // Answered means committed: a connection of its own on the file sees exactly the 20.
+    let file = rusqlite::Connection::open(dir.path().join("t.db")).expect("open");
+    let kept: Vec<String> = file
+        .prepare("SELECT k FROM t ORDER BY k")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("rows");
+    let mut expected: Vec<String> = (0..40).filter(|i| i % 4 < 2).map(|i| format!("k{i}")).collect();
+    expected.sort();
+    assert_eq!(kept, expected);
+    // The writer works on after all that.
+    conns.transact(work("after".into(), End::Commit)).await.expect("a write after");
+}
