@@ -16,6 +16,7 @@ mod plan_tests;
 mod planner;
 mod relations;
 mod resources;
+mod writer;
 
 use std::str::FromStr;
 use std::sync::Arc;
