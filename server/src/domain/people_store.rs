@@ -3,10 +3,6 @@
 //! through it, and commits: the change, its audit entry and its notification land together
 //! or not at all. Dropping a transaction without committing rolls it back.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
-
 use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
@@ -19,46 +15,12 @@ use super::roles::Role;
 use super::secret::{LinkPurpose, LinkRecord};
 use super::settings::TenantSettings;
 use super::work_store::WorkTx;
-use super::{Error, Result};
-
-/// A use case's work in a write transaction (see [`PeopleStore::write`]).
-pub type TxWork = Box<dyn for<'t> FnOnce(&'t mut dyn PeopleTx) -> TxFuture<'t, ()> + Send>;
-/// What a use case's work in a transaction answers, in time.
-pub type TxFuture<'t, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 't>>;
-
-/// Runs `work` in one write transaction on `tenant`, commits it, and answers its value:
-/// nothing of it is kept when it fails.
-pub async fn write<T, F>(store: &dyn PeopleStore, tenant: &TenantId, work: F) -> Result<T>
-where
-    T: Send + 'static,
-    F: for<'t> FnOnce(&'t mut dyn PeopleTx) -> TxFuture<'t, T> + Send + 'static,
-{
-    let slot = Arc::new(Mutex::new(None));
-    let out = slot.clone();
-    store
-        .write(
-            tenant,
-            Box::new(move |tx| {
-                Box::pin(async move {
-                    let value = work(tx).await?;
-                    *out.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
-                    Ok(())
-                })
-            }),
-        )
-        .await?;
-    let value = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-    value.ok_or_else(|| Error::Storage("a write answered nothing".into()))
-}
+use super::Result;
 
 #[async_trait]
 pub trait PeopleStore: Send + Sync {
     /// A write transaction on `tenant`, which it locks until commit or drop.
     async fn begin(&self, tenant: &TenantId) -> Result<Box<dyn PeopleTx>>;
-    /// Runs a whole use case in one write transaction on `tenant` and commits it when the
-    /// work succeeds (see [`write`]). Given whole, it runs where writes are cheapest: on
-    /// SQLite, the writer's own thread.
-    async fn write(&self, tenant: &TenantId, work: TxWork) -> Result<()>;
     /// A read-only transaction on one snapshot (writes through it fail).
     async fn read(&self, tenant: &TenantId) -> Result<Box<dyn PeopleTx>>;
     /// The name of a tenant by id (for mail), if it exists.

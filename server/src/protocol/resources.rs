@@ -11,11 +11,11 @@ use serde_json::{Map, Value};
 use crate::domain::normalize::{normalize, Normalized};
 use crate::domain::patch::{self, MemberOp};
 use crate::domain::people::Person;
+use crate::domain::people_scim;
 use crate::domain::resource::{NewResource, StoredResource, TenantId};
 use crate::domain::schema::ResourceType;
 use crate::domain::tenant::{Scope, TokenRecord};
 use crate::domain::Error;
-use crate::domain::{people_scim, people_store};
 
 use super::error::ScimError;
 use super::http::{base_url, json_body, precondition, resource_response};
@@ -102,10 +102,9 @@ async fn create_work(
         // A person is created (or an archived one restored) by the lifecycle, by policy.
         ResourceType::User => {
             let ctx = people::context(state, req, &token).await?;
-            let person = people_store::write(state.store.people(), &tenant, move |tx| {
-                Box::pin(async move { people_scim::create(tx, &ctx, data).await })
-            })
-            .await?;
+            let mut tx = state.store.people().begin(&tenant).await?;
+            let person = people_scim::create(tx.as_mut(), &ctx, data).await?;
+            tx.commit().await?;
             (people::resource_of(&person), Some(person))
         }
         ResourceType::Group => (state.store.create(&tenant, rt, NewResource { data, members }).await?, None),
@@ -222,11 +221,9 @@ async fn write(
         // What changed in `active`, `roles`, `userType` and `partner` is a lifecycle move.
         ResourceType::User => {
             let ctx = people::context(state, req, &token).await?;
-            let (owned_id, condition) = (id.to_owned(), precondition(req));
-            let person = people_store::write(state.store.people(), tenant, move |tx| {
-                Box::pin(async move { people_scim::update(tx, &ctx, &owned_id, &condition, mutation).await })
-            })
-            .await?;
+            let mut tx = state.store.people().begin(tenant).await?;
+            let person = people_scim::update(tx.as_mut(), &ctx, id, &precondition(req), mutation).await?;
+            tx.commit().await?;
             let mut res = people::resource_of(&person);
             if with_relations {
                 if let Some(found) = state.store.get(tenant, rt, id, true).await? {
@@ -261,11 +258,9 @@ pub async fn delete(state: Arc<AppState>, req: Request, rt: ResourceType, id: St
         // DELETE archives the person: restorable, with an audit entry and a notification.
         ResourceType::User => {
             let ctx = people::context(&state, &req, &token).await?;
-            let condition = precondition(&req);
-            people_store::write(state.store.people(), &token.tenant, move |tx| {
-                Box::pin(async move { people_scim::delete(tx, &ctx, &id, &condition).await })
-            })
-            .await?;
+            let mut tx = state.store.people().begin(&token.tenant).await?;
+            people_scim::delete(tx.as_mut(), &ctx, &id, &precondition(&req)).await?;
+            tx.commit().await?;
         }
         ResourceType::Group => state.store.delete(&token.tenant, rt, &id, &precondition(&req)).await?,
     }

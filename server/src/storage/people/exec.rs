@@ -4,7 +4,6 @@
 //! through sqlx: the lifecycle's SQL is written once and never sees either driver.
 
 use async_trait::async_trait;
-use futures_util::future::BoxFuture;
 
 use crate::domain::{Error, Result};
 
@@ -78,9 +77,6 @@ pub trait Conn: Send {
     async fn commit(self: Box<Self>) -> Result<()>;
 }
 
-/// A use case's work on a write transaction, which it commits (or drops to undo).
-pub type ConnWork = Box<dyn FnOnce(Box<dyn Conn>) -> BoxFuture<'static, Result<()>> + Send>;
-
 /// Where a store's transactions come from.
 #[async_trait]
 pub trait Connector: Send + Sync {
@@ -88,9 +84,4 @@ pub trait Connector: Send + Sync {
     async fn write(&self) -> Result<Box<dyn Conn>>;
     /// A read-only transaction on one snapshot.
     async fn read(&self) -> Result<Box<dyn Conn>>;
-    /// Runs `work` on a write transaction of its own, wherever writes are cheapest: here,
-    /// unless the connector has a better place (the SQLite engine's writer thread).
-    async fn transact(&self, work: ConnWork) -> Result<()> {
-        work(self.write().await?).await
-    }
 }

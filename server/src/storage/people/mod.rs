@@ -31,7 +31,7 @@ use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::notify::OutboxMessage;
-use crate::domain::people_store::{PeopleStore, PeopleTx, TxWork};
+use crate::domain::people_store::{PeopleStore, PeopleTx};
 use crate::domain::resource::TenantId;
 use crate::domain::Result;
 
@@ -60,20 +60,6 @@ impl<D: Backend> PeopleStore for PeopleSql<D> {
         let mut tx = SqlTx::<D>::new(self.conns.write().await?, tenant, self.roles.clone());
         tx.lock_tenant().await?;
         Ok(Box::new(tx))
-    }
-
-    async fn write(&self, tenant: &TenantId, work: TxWork) -> Result<()> {
-        let (tenant, roles) = (tenant.clone(), self.roles.clone());
-        self.conns
-            .transact(Box::new(move |conn| {
-                Box::pin(async move {
-                    let mut tx = SqlTx::<D>::new(conn, &tenant, roles);
-                    tx.lock_tenant().await?;
-                    work(&mut tx).await?;
-                    Box::new(tx).commit_boxed().await
-                })
-            }))
-            .await
     }
 
     async fn read(&self, tenant: &TenantId) -> Result<Box<dyn PeopleTx>> {

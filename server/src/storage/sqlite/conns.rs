@@ -2,16 +2,14 @@
 //! group-committing writer, reads on its pooled reader connections. Every statement is
 //! prepared once per connection and kept.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
 
 use async_trait::async_trait;
 use rusqlite::types::ValueRef;
 use rusqlite::{CachedStatement, Connection};
 
 use crate::domain::{Error, Result};
-use crate::storage::people::exec::{Arg, Cell, Conn, ConnWork, Connector, Row, Stmt};
+use crate::storage::people::exec::{Arg, Cell, Conn, Connector, Row, Stmt};
 
 use super::engine::{sqlite_error, Engine, ReadTx, WriteTx};
 
@@ -26,32 +24,6 @@ impl Connector for EngineConns {
 
     async fn read(&self) -> Result<Box<dyn Conn>> {
         Ok(Box::new(self.0.begin_read()?))
-    }
-
-    /// On the writer's own thread: every statement of a `Conn` on the engine completes at
-    /// once, so the work runs there from start to end without a runtime.
-    async fn transact(&self, work: ConnWork) -> Result<()> {
-        self.0.write_on_thread(move |tx| block_on(work(Box::new(tx)))).await
-    }
-}
-
-/// Runs a future to its end on this thread, parking while it waits (which the engine's
-/// statements never do: they answer at once).
-fn block_on<F: Future>(work: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut work = std::pin::pin!(work);
-    loop {
-        if let Poll::Ready(out) = work.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::park();
     }
 }
 

@@ -19,16 +19,6 @@
 //! write, and under load one commit covers many writes. A writer that fails, or is dropped,
 //! rolls back to its own savepoint and fails alone.
 //!
-//! Where a write runs: a use case given whole runs on the writer's own thread
-//! ([`Engine::write_on_thread`]; [`Engine::write`] for a closure, the lifecycle's
-//! `PeopleStore::write` for its async use cases, whose statements all answer at once here).
-//! That thread does nothing else: it starts the next queued write the moment one is done,
-//! and a long write never holds up a runtime worker and the requests queued on it. A write
-//! taken by a task instead ([`Engine::begin_write`], the admin API's lifecycle
-//! transactions) starts when that task's worker gets to it. Measured at 100,000 users,
-//! PATCH and PUT answered about 10% more per second on the writer's thread; creates, whose
-//! writes are shorter, the same.
-//!
 //! A write use case is either a [`WriteTx`] (the lifecycle's statements through
 //! `storage::people`) or a closure given to [`Engine::write`]: it gets the writer's
 //! `&rusqlite::Connection`, already inside the transaction and its savepoint, does every read
@@ -40,18 +30,15 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, OwnedMutexGuard};
 
 use crate::domain::{Error, Result};
-
-pub use super::writer::WriteTx;
-use super::writer::{commit_loop, outcome, Turn, Writer};
 
 /// Statements kept prepared per connection (the hot paths use a few dozen).
 const STATEMENT_CACHE: usize = 128;
@@ -69,11 +56,19 @@ const WRITER_CACHE_KIB: u32 = 16384;
 const SCANNER_CACHE_KIB: u32 = 512;
 
 type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
-/// A write for the writer's own thread (see [`Engine::write_on_thread`]).
-type WriteJob = Box<dyn FnOnce() + Send>;
+
+/// The longest the committer waits for writes under way before committing the others.
+const GATHER_AT_MOST: Duration = Duration::from_millis(2);
 
 /// How often the checkpointer moves committed pages from the WAL into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// The writer connection and the writes done in its open transaction, not committed yet.
+struct Writer {
+    conn: Connection,
+    /// Each released write's answer: `true` once its transaction is committed.
+    waiting: Vec<oneshot::Sender<bool>>,
+}
 
 pub struct Engine {
     path: PathBuf,
@@ -84,7 +79,6 @@ pub struct Engine {
     /// no write is under way any more.
     commit: mpsc::Sender<()>,
     readers: mpsc::Sender<ReadJob>,
-    writes: mpsc::Sender<WriteJob>,
     idle: Arc<Mutex<Vec<Connection>>>,
     /// Dropped with the engine, which stops the checkpointer.
     _checkpointer: mpsc::Sender<()>,
@@ -122,17 +116,6 @@ impl Engine {
                 }
             })
             .map_err(|e| Error::Storage(Box::new(e)))?;
-        let (writes, jobs) = mpsc::channel::<WriteJob>();
-        std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || {
-                while let Ok(job) = jobs.recv() {
-                    // A job that panics has rolled its savepoint back (WriteTx's drop) and
-                    // dropped its answer: its caller gets an error, the next job runs.
-                    let _ = catch_unwind(AssertUnwindSafe(job));
-                }
-            })
-            .map_err(|e| Error::Storage(Box::new(e)))?;
         let (reader_tx, reader_rx) = mpsc::channel::<ReadJob>();
         let reader_rx = Arc::new(Mutex::new(reader_rx));
         for n in 0..readers.max(1) {
@@ -160,7 +143,6 @@ impl Engine {
             under_way,
             commit,
             readers: reader_tx,
-            writes,
             idle: Arc::new(Mutex::new(Vec::new())),
             _checkpointer: checkpointer,
         })
@@ -170,58 +152,34 @@ impl Engine {
     pub async fn begin_write(&self) -> Result<WriteTx> {
         let turn = Turn::take(&self.under_way, &self.commit);
         let writer = self.writer.clone().lock_owned().await;
-        WriteTx::start(writer, turn, None)
-    }
-
-    /// Runs `work` on the writer's own thread with a [`WriteTx`] of its own, and answers its
-    /// value once committed. `work` commits the `WriteTx` to keep its changes (the commit
-    /// only releases its savepoint there: the answer is awaited here) or drops it to undo
-    /// them. It runs on that thread from start to end, so it must not wait on anything but
-    /// SQLite.
-    pub async fn write_on_thread<T, F>(&self, work: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(WriteTx) -> Result<T> + Send + 'static,
-    {
-        let turn = Turn::take(&self.under_way, &self.commit);
-        let writer = self.writer.clone();
-        let (answer, done) = oneshot::channel();
-        self.writes
-            .send(Box::new(move || {
-                let kept = Arc::new(Mutex::new(None));
-                let out = WriteTx::start(writer.blocking_lock_owned(), turn, Some(kept.clone()))
-                    .and_then(work)
-                    .map(|value| (value, kept.lock().unwrap_or_else(|e| e.into_inner()).take()));
-                let _ = answer.send(out);
-            }))
-            .map_err(|_| stopped())?;
-        let (value, committed) = done.await.map_err(|_| stopped())??;
-        // No answer to wait for: `work` kept nothing.
-        if let Some(committed) = committed {
-            outcome(committed).await?;
+        if writer.conn.is_autocommit() {
+            // IMMEDIATE takes the write lock now: another process on the file (a CLI
+            // command) waits on busy_timeout instead of failing to upgrade a read lock.
+            exec(&writer.conn, "BEGIN IMMEDIATE")?;
         }
-        Ok(value)
+        if let Err(e) = exec(&writer.conn, "SAVEPOINT w") {
+            end_if_idle(&writer);
+            return Err(e);
+        }
+        Ok(WriteTx { writer: Some(writer), turn: Some(turn) })
     }
 
     /// The writes holding the writer or waiting for it.
     #[cfg(test)]
     pub fn under_way(&self) -> usize {
-        self.under_way.load(std::sync::atomic::Ordering::Acquire)
+        self.under_way.load(Ordering::Acquire)
     }
 
     /// Runs `f` in the writer's transaction (in a savepoint of its own) and answers its
     /// result once that transaction is committed. An error from `f` undoes only `f`'s changes.
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T>,
     {
-        self.write_on_thread(move |tx| {
-            let value = f(tx.conn())?;
-            tx.commit_on_thread()?;
-            Ok(value)
-        })
-        .await
+        let tx = self.begin_write().await?;
+        let value = f(tx.conn())?;
+        tx.commit().await?;
+        Ok(value)
     }
 
     /// A read transaction on one snapshot, on a pooled reader connection of its own.
@@ -280,6 +238,130 @@ impl Engine {
     }
 }
 
+/// One write in the writer's open transaction (see the module's documentation).
+pub struct WriteTx {
+    writer: Option<OwnedMutexGuard<Writer>>,
+    /// Let go of as soon as the writer is (fields drop in order).
+    turn: Option<Turn>,
+}
+
+/// A write under way, from the moment it asks for the writer until it lets go of it: the
+/// committer holds a commit back while there are any, so that they join it.
+struct Turn {
+    under_way: Arc<AtomicUsize>,
+    commit: mpsc::Sender<()>,
+}
+
+impl Turn {
+    fn take(under_way: &Arc<AtomicUsize>, commit: &mpsc::Sender<()>) -> Self {
+        under_way.fetch_add(1, Ordering::AcqRel);
+        Self { under_way: under_way.clone(), commit: commit.clone() }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if self.under_way.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let _ = self.commit.send(());
+        }
+    }
+}
+
+impl WriteTx {
+    pub fn conn(&self) -> &Connection {
+        &self.writer.as_ref().expect("held until commit or drop").conn
+    }
+
+    /// Keeps this write's changes and answers once they are committed.
+    pub async fn commit(mut self) -> Result<()> {
+        let mut writer = self.writer.take().expect("held until commit or drop");
+        let turn = self.turn.take().expect("held until commit or drop");
+        if let Err(e) = exec(&writer.conn, "RELEASE w") {
+            rollback(&writer);
+            return Err(e);
+        }
+        let (answer, committed) = oneshot::channel();
+        writer.waiting.push(answer);
+        if writer.waiting.len() == 1 {
+            // The first write of this transaction calls the committer, who lets the writes
+            // under way join this commit.
+            turn.commit.send(()).map_err(|_| stopped())?;
+        }
+        drop(writer);
+        // No longer under way: the committer need not wait for this write.
+        drop(turn);
+        match committed.await {
+            Ok(true) => Ok(()),
+            _ => Err(Error::Storage("the transaction could not be committed".into())),
+        }
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if let Some(writer) = self.writer.take() {
+            rollback(&writer);
+        }
+    }
+}
+
+/// Undoes the current write's savepoint (the writes released before it stay).
+fn rollback(writer: &Writer) {
+    if let Err(e) = exec(&writer.conn, "ROLLBACK TO w").and_then(|()| exec(&writer.conn, "RELEASE w")) {
+        tracing::error!(error = %e, "cannot roll back a write's savepoint");
+    }
+    end_if_idle(writer);
+}
+
+/// Ends the open transaction when no released write waits for it, so that the write lock is
+/// not held by a transaction with nothing in it.
+fn end_if_idle(writer: &Writer) {
+    if writer.waiting.is_empty() && !writer.conn.is_autocommit() {
+        if let Err(e) = exec(&writer.conn, "ROLLBACK") {
+            tracing::error!(error = %e, "cannot end an empty write transaction");
+        }
+    }
+}
+
+/// The committer. Called by a transaction's first released write, it lets the writes under
+/// way join the commit (until none is, or for `GATHER_AT_MOST`), then takes the writer,
+/// commits, and answers every write of the transaction. A commit's cost is mostly the pages
+/// it writes to the WAL, shared by all its writes: the more writes, the cheaper each.
+fn commit_loop(writer: &tokio::sync::Mutex<Writer>, under_way: &AtomicUsize, signals: &mpsc::Receiver<()>) {
+    while signals.recv().is_ok() {
+        let called = std::time::Instant::now();
+        while under_way.load(Ordering::Acquire) > 0 {
+            let left = GATHER_AT_MOST.saturating_sub(called.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            if let Err(mpsc::RecvTimeoutError::Disconnected) = signals.recv_timeout(left) {
+                return;
+            }
+        }
+        let mut writer = writer.blocking_lock();
+        if writer.waiting.is_empty() {
+            continue;
+        }
+        // A failed statement may have ended the transaction by itself (SQLite does so on
+        // some I/O errors): then nothing of it is kept, and every write fails.
+        let committed = !writer.conn.is_autocommit()
+            && match exec(&writer.conn, "COMMIT") {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot commit a write transaction");
+                    false
+                }
+            };
+        if !writer.conn.is_autocommit() {
+            let _ = exec(&writer.conn, "ROLLBACK");
+        }
+        for answer in writer.waiting.drain(..) {
+            let _ = answer.send(committed);
+        }
+    }
+}
+
 /// A read transaction on a pooled connection; the connection goes back to the pool on drop.
 pub struct ReadTx {
     conn: Option<Connection>,
@@ -319,7 +401,7 @@ enum Role {
     Scanner,
 }
 
-pub(super) fn stopped() -> Error {
+fn stopped() -> Error {
     Error::Storage("the SQLite engine has stopped".into())
 }
 
@@ -383,7 +465,7 @@ pub fn on_snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T
     out
 }
 
-pub(super) fn exec(conn: &Connection, sql: &str) -> Result<()> {
+fn exec(conn: &Connection, sql: &str) -> Result<()> {
     conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop).map_err(sqlite_error)
 }
 

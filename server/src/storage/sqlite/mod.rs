@@ -16,7 +16,6 @@ mod plan_tests;
 mod planner;
 mod relations;
 mod resources;
-mod writer;
 
 use std::str::FromStr;
 use std::sync::Arc;
