@@ -225,17 +225,6 @@ async fn password_reset_and_the_join_link() {
     assert_eq!(r.body["code"], "link_invalid", "a disabled join link lets nobody in");
 }
 
-/// Runs one statement on the app's database, beside the server (SQLite or PostgreSQL).
-async fn execute(app: &TestApp, sql: &str) {
-    if app.url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(&app.url).await.unwrap();
-        sqlx::query(sql).execute(&pool).await.unwrap();
-    } else {
-        let pool = sqlx::SqlitePool::connect(&app.url).await.unwrap();
-        sqlx::query(sql).execute(&pool).await.unwrap();
-    }
-}
-
 #[tokio::test]
 async fn links_stored_under_their_bare_hash_before_time_digits_still_work() {
     let app = TestApp::new().await;
@@ -248,7 +237,7 @@ async fn links_stored_under_their_bare_hash_before_time_digits_still_work() {
     let [key, bare] = scim_server::domain::secret::link_keys(token);
     assert_eq!(key.len(), 12 + 64, "new links are stored under their time digits and hash");
     // As a link made before 6 December 2026 was stored.
-    execute(&app, &format!("UPDATE person_links SET token_hash = '{bare}' WHERE token_hash = '{key}'")).await;
+    app.execute(&format!("UPDATE person_links SET token_hash = '{bare}' WHERE token_hash = '{key}'")).await;
     app.send(Method::GET, &path, None, None, &[]).await.expect(200);
     let r = post(&app, &path, json!({"password": "correct horse battery"})).await.expect(200);
     assert_eq!(r.body["state"], "active");
@@ -257,7 +246,6 @@ async fn links_stored_under_their_bare_hash_before_time_digits_still_work() {
     let join = app.admin(Method::POST, "/join-link", Some(json!({}))).await.expect(200).body;
     let join_path = path_of(join["url"].as_str().unwrap());
     let [key, bare] = scim_server::domain::secret::link_keys(join_path.rsplit('/').next().unwrap());
-    execute(&app, &format!("UPDATE tenant_settings SET join_link_hash = '{bare}' WHERE join_link_hash = '{key}'"))
-        .await;
+    app.execute(&format!("UPDATE tenant_settings SET join_link_hash = '{bare}' WHERE join_link_hash = '{key}'")).await;
     post(&app, &join_path, json!({"email": "joiner@example.com"})).await.expect(201);
 }

@@ -225,23 +225,19 @@ async fn ineligible_targets_are_refused_with_the_reason_and_change_nothing() {
 /// Makes the database refuse to move one record, as a failing disk or a constraint would.
 async fn break_record(app: &TestApp, record: &str) {
     if app.url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(&app.url).await.unwrap();
-        sqlx::query(
+        app.execute(
             "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$ LANGUAGE plpgsql",
         )
-        .execute(&pool)
-        .await
-        .unwrap();
-        let trigger = format!(
+        .await;
+        app.execute(&format!(
             "CREATE TRIGGER boom BEFORE UPDATE ON work_records FOR EACH ROW WHEN (NEW.id = '{record}') EXECUTE FUNCTION boom()"
-        );
-        sqlx::query(&trigger).execute(&pool).await.unwrap();
+        ))
+        .await;
     } else {
-        let pool = sqlx::SqlitePool::connect(&app.url).await.unwrap();
-        let trigger = format!(
+        app.execute(&format!(
             "CREATE TRIGGER boom BEFORE UPDATE ON work_records WHEN NEW.id = '{record}' BEGIN SELECT RAISE(ABORT, 'boom'); END"
-        );
-        sqlx::query(&trigger).execute(&pool).await.unwrap();
+        ))
+        .await;
     }
 }
 

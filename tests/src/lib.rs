@@ -103,6 +103,18 @@ impl TestApp {
         Self { client: TestClient::new(app), clock, store, token, url, _scratch: scratch }
     }
 
+    /// Runs one statement on this app's database beside the server (SQLite or PostgreSQL):
+    /// for a test that sets up what no API can, such as rows as an older version stored them.
+    pub async fn execute(&self, sql: &str) {
+        if self.url.starts_with("postgres") {
+            let pool = sqlx::PgPool::connect(&self.url).await.expect("connect to PostgreSQL");
+            sqlx::query(sql).execute(&pool).await.expect("run the statement");
+        } else {
+            let pool = sqlx::SqlitePool::connect(&self.url).await.expect("connect to SQLite");
+            sqlx::query(sql).execute(&pool).await.expect("run the statement");
+        }
+    }
+
     /// Another connection pool on this app's database, as a second server replica has.
     pub async fn replica_store(&self) -> Arc<dyn Store> {
         storage::connect(&self.url).await.expect("open database again")

@@ -339,9 +339,9 @@ impl TenantApi {
     #[oai(path = "/join-link", method = "post")]
     async fn join_link(&self, req: &Request, _auth: AdminToken) -> Answer<JoinLinkOut> {
         let ctx = admin_ctx(&self.state, req).await?;
-        let (token, hash) = secret::mint_link(&ctx.tenant, ctx.now);
+        let (token, key) = secret::mint_link(&ctx.tenant, ctx.now);
         let mut tx = begin(&self.state, &ctx).await?;
-        tx.set_join_link_hash(Some(&hash)).await?;
+        tx.set_join_link_hash(Some(&key)).await?;
         ops::audit_raw(tx.as_mut(), &ctx, "tenant.join_link_rotate", None, None).await?;
         tx.commit().await?;
         Ok(Json(JoinLinkOut { url: format!("{}/auth/join/{token}", app_url(&self.state, req)) }))

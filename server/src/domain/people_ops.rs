@@ -171,13 +171,13 @@ pub async fn notify(tx: &mut dyn PeopleTx, ctx: &Ctx, person: &Person, notice: &
 /// A link minted but not stored yet.
 struct Minted {
     token: String,
-    hash: String,
+    key: String,
     expires_at: OffsetDateTime,
 }
 
 fn mint(ctx: &Ctx, settings: &TenantSettings) -> Minted {
-    let (token, hash) = secret::mint_link(&ctx.tenant, ctx.now);
-    Minted { token, hash, expires_at: ctx.now + settings.link_validity() }
+    let (token, key) = secret::mint_link(&ctx.tenant, ctx.now);
+    Minted { token, key, expires_at: ctx.now + settings.link_validity() }
 }
 
 /// Issues a fresh single-use link (the previous ones of the same purpose stop working).
@@ -201,9 +201,9 @@ async fn store_link(
     person: &str,
     purpose: LinkPurpose,
 ) -> Result<(String, OffsetDateTime)> {
-    let Minted { token, hash, expires_at } = minted;
+    let Minted { token, key, expires_at } = minted;
     tx.put_link(&LinkRecord {
-        hash,
+        key,
         person: person.to_owned(),
         purpose,
         created_at: ctx.now,
@@ -522,7 +522,7 @@ pub async fn check_link(
     }
     let link = link.expect("checked");
     let person = load(tx, &link.person).await?;
-    Ok((person, link.hash))
+    Ok((person, link.key))
 }
 
 /// The sign-up link: sets the password and makes the invited person active.

@@ -37,7 +37,7 @@ impl LinkPurpose {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkRecord {
     /// The key it is stored under (see [`link_keys`]).
-    pub hash: String,
+    pub key: String,
     pub person: String,
     pub purpose: LinkPurpose,
     pub created_at: OffsetDateTime,

@@ -17,7 +17,7 @@ pub async fn put<D: Backend>(tx: &mut SqlTx<D>, link: &LinkRecord) -> Result<()>
     )
     .text(tx.tenant.clone())
     .sql(", ")
-    .text(link.hash.clone())
+    .text(link.key.clone())
     .sql(", ")
     .text(link.person.clone())
     .sql(", ")
@@ -65,7 +65,7 @@ pub async fn find<D: Backend>(tx: &mut SqlTx<D>, keys: &[String]) -> Result<Opti
     .await?;
     let Some(r) = rows.first() else { return Ok(None) };
     Ok(Some(LinkRecord {
-        hash: req_text(r, 0)?,
+        key: req_text(r, 0)?,
         person: req_text(r, 1)?,
         purpose: LinkPurpose::parse(&req_text(r, 2)?).ok_or_else(|| bad("link purpose"))?,
         created_at: req_time(r, 3)?,

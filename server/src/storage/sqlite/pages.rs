@@ -60,7 +60,7 @@ pub fn whole_tenant(conn: &Connection, tenant: &TenantId, rt: ResourceType, quer
 
 /// The page of `?2` resources after skipping `?3`, in id order (`?1` the tenant).
 pub(super) fn offset_page(rt: ResourceType) -> &'static str {
-    fn build(rt: ResourceType, index: &str, live_i: &str) -> String {
+    fn build(rt: ResourceType, index: &str) -> String {
         format!(
             "SELECT {columns} FROM {table} r WHERE r.tenant_id = ?1{live} AND r.id >= \
              (SELECT i.id FROM {table} i{index} WHERE i.tenant_id = ?1{live_i} ORDER BY i.id LIMIT 1 OFFSET ?3) \
@@ -68,13 +68,13 @@ pub(super) fn offset_page(rt: ResourceType) -> &'static str {
             columns = columns(rt, false),
             table = table(rt),
             live = live(rt),
+            live_i = live(rt).replace("r.", "i."),
         )
     }
     // Without statistics (a new database) the planner would skip over the records.
-    static USER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        build(ResourceType::User, " INDEXED BY users_live_order", " AND i.state <> 'deleted'")
-    });
-    static GROUP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| build(ResourceType::Group, "", ""));
+    static USER: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| build(ResourceType::User, " INDEXED BY users_live_order"));
+    static GROUP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| build(ResourceType::Group, ""));
     match rt {
         ResourceType::User => &USER,
         ResourceType::Group => &GROUP,
