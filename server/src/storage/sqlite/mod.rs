@@ -10,6 +10,8 @@ pub mod engine;
 mod engine_tests;
 mod listing;
 mod listing_relations;
+#[cfg(test)]
+mod migration_tests;
 mod pages;
 #[cfg(test)]
 mod plan_tests;
@@ -23,7 +25,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{ConnectOptions, Connection, Row, SqlitePool};
 use time::OffsetDateTime;
 
 use crate::domain::resource::{ListQuery, Mutation, NewResource, Page, Precondition, StoredResource, TenantId};
@@ -63,9 +65,9 @@ impl SqliteStore {
             // The engine's connections must reach the same database as sqlx's.
             return Err(Error::InvalidValue("an in-memory SQLite database is not supported: name a file".into()));
         }
+        migrate(&options).await?;
         let writer =
             SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(db_error)?;
-        sqlx::migrate!("../migrations/sqlite").run(&writer).await.map_err(|e| Error::Storage(Box::new(e)))?;
         planner::hint_unanalyzed_indexes(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(3)
@@ -82,6 +84,49 @@ impl SqliteStore {
     pub fn writer(&self) -> &SqlitePool {
         &self.writer
     }
+}
+
+/// Brings the schema up to date on a connection of its own. Foreign keys are off there:
+/// a migration that rebuilds a table (copy, drop, rename: SQLite's procedure for changes
+/// ALTER TABLE cannot make) would otherwise delete the rows that refer to it, through ON
+/// DELETE CASCADE. When any migration ran, every reference is checked before the server
+/// goes on.
+async fn migrate(options: &SqliteConnectOptions) -> Result<()> {
+    let mut conn = options.clone().foreign_keys(false).connect().await.map_err(db_error)?;
+    let migrator = sqlx::migrate!("../migrations/sqlite");
+    let before = migrations_applied(&mut conn).await?;
+    migrator.run(&mut conn).await.map_err(|e| Error::Storage(Box::new(e)))?;
+    if migrations_applied(&mut conn).await? != before {
+        let broken: Vec<(String, Option<i64>, String)> =
+            sqlx::query_as("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check")
+                .fetch_all(&mut conn)
+                .await
+                .map_err(db_error)?;
+        if let Some((table, row, parent)) = broken.first() {
+            return Err(Error::Storage(
+                format!(
+                    "after migrating, {} row(s) refer to rows that do not exist (first: table `{table}`, row {row:?}, \
+                     parent `{parent}`)",
+                    broken.len()
+                )
+                .into(),
+            ));
+        }
+    }
+    conn.close().await.map_err(db_error)
+}
+
+/// How many migrations the database has had (none before the first run).
+async fn migrations_applied(conn: &mut sqlx::SqliteConnection) -> Result<i64> {
+    let table: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '_sqlx_migrations'")
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_error)?;
+    if table.is_none() {
+        return Ok(0);
+    }
+    sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(conn).await.map_err(db_error)
 }
 
 /// The database's cursor key, made by whichever server starts on it first.

@@ -34,8 +34,9 @@ async fn plan(store: &super::SqliteStore, rt: ResourceType, filter: &str) -> Str
 #[tokio::test]
 async fn equality_filters_use_an_index() {
     let (store, _dir) = store().await;
+    // `users` is a rowid table: its primary key is the unique index SQLite makes for it.
     let cases = [
-        (ResourceType::User, r#"id eq "x""#, "USING PRIMARY KEY (tenant_id=? AND id=?)"),
+        (ResourceType::User, r#"id eq "x""#, "USING INDEX sqlite_autoindex_users_1 (tenant_id=? AND id=?)"),
         (ResourceType::User, r#"userName eq "x""#, "USING INDEX users_user_name (tenant_id=? AND user_name_lower=?)"),
         (ResourceType::User, r#"externalId eq "x""#, "USING INDEX users_external_id (tenant_id=? AND external_id=?)"),
         (
@@ -82,7 +83,7 @@ async fn prepared_lookups_use_an_index() {
     let _store = super::SqliteStore::connect(&format!("sqlite://{}", path.display())).await.expect("connect");
     let conn = rusqlite::Connection::open(&path).expect("open");
     for (rt, filter, index) in [
-        (ResourceType::User, r#"id eq "x""#, "PRIMARY KEY"),
+        (ResourceType::User, r#"id eq "x""#, "sqlite_autoindex_users_1"),
         (ResourceType::User, r#"userName eq "x""#, "users_user_name"),
         (ResourceType::User, r#"USERNAME eq "x""#, "users_user_name"),
         (ResourceType::User, r#"externalId eq "x""#, "users_external_id"),
@@ -150,5 +151,5 @@ async fn an_index_page_skips_over_index_entries_not_records() {
     let rows = sqlx::query(&sql).bind("t").bind(100).bind(5000).fetch_all(&store.reader).await.expect("explain");
     let plan = rows.iter().map(|r| r.get::<String, _>("detail")).collect::<Vec<_>>().join("\n");
     assert!(plan.contains("SEARCH i USING COVERING INDEX users_live_order (tenant_id=?)"), "{plan}");
-    assert!(plan.contains("SEARCH r USING PRIMARY KEY (tenant_id=? AND id>?)"), "{plan}");
+    assert!(plan.contains("SEARCH r USING INDEX sqlite_autoindex_users_1 (tenant_id=? AND id>?)"), "{plan}");
 }
