@@ -110,8 +110,59 @@ fn collect(
 /// sync (`userName eq`, `externalId eq`, `emails.value eq`, `id eq`, group `displayName eq`):
 /// its prepared statement (`?1` the tenant) and the value bound as `?2`.
 pub struct Lookup {
-    pub sql: String,
+    pub sql: &'static str,
     bound: String,
+}
+
+/// The attribute a [`Lookup`] compares.
+#[derive(Clone, Copy)]
+enum Key {
+    Id,
+    /// `userName` of a User, `displayName` of a Group: case-folded and unique.
+    Name,
+    ExternalId,
+    Email,
+}
+
+impl Key {
+    const ALL: [Key; 4] = [Key::Id, Key::Name, Key::ExternalId, Key::Email];
+
+    /// (condition, whether it finds one row at most, which sorting would only cost a sorter)
+    fn condition(self, rt: ResourceType) -> (&'static str, bool) {
+        match (self, rt) {
+            (Key::Id, _) => ("r.id = ?2", true),
+            (Key::Name, ResourceType::User) => ("r.user_name_lower = ?2", true),
+            (Key::Name, ResourceType::Group) => ("r.display_name_lower = ?2", true),
+            (Key::ExternalId, _) => ("r.external_id = ?2", true),
+            (Key::Email, _) => {
+                ("r.id IN (SELECT e.user_id FROM user_emails e WHERE e.tenant_id = ?1 AND e.value_lower = ?2)", false)
+            }
+        }
+    }
+
+    /// The statement, built once: a lookup is on the hot path of every sync.
+    fn sql(self, rt: ResourceType, with_relations: bool) -> &'static str {
+        fn build(key: Key, rt: ResourceType, with_relations: bool) -> String {
+            let (condition, unique) = key.condition(rt);
+            // A User's groups come with it, in the same statement.
+            let columns = columns(rt, with_relations);
+            let order = if unique { "" } else { " ORDER BY r.id" };
+            format!("SELECT {columns} FROM {} r WHERE r.tenant_id = ?1 AND {condition}{}{order}", table(rt), live(rt))
+        }
+        static ALL: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+            let mut all = Vec::new();
+            for rt in [ResourceType::User, ResourceType::Group] {
+                for key in Key::ALL {
+                    for with_relations in [false, true] {
+                        all.push(build(key, rt, with_relations));
+                    }
+                }
+            }
+            all
+        });
+        let rt_index = usize::from(rt == ResourceType::Group);
+        &ALL[(rt_index * Key::ALL.len() + self as usize) * 2 + usize::from(with_relations)]
+    }
 }
 
 /// The query as a [`Lookup`], `None` when it is anything else (the general path builds it
@@ -121,33 +172,23 @@ pub fn lookup_statement(rt: ResourceType, query: &ListQuery) -> Option<Lookup> {
     if query.sort.is_some() || query.keyset.is_some() || path.urn.is_some() {
         return None;
     }
-    let name = path.name.to_ascii_lowercase();
-    let sub = path.sub.as_deref().map(str::to_ascii_lowercase);
-    // (condition, bound value, whether the column is unique: one row at most, which
-    // sorting would only cost a sorter)
-    let (condition, bound, unique) = match (rt, name.as_str(), sub.as_deref()) {
-        (_, "id", None) => ("r.id = ?2", value.clone(), true),
-        (ResourceType::User, "username", None) => ("r.user_name_lower = ?2", value.to_lowercase(), true),
-        (ResourceType::Group, "displayname", None) => ("r.display_name_lower = ?2", value.to_lowercase(), true),
-        (_, "externalid", None) => ("r.external_id = ?2", value.clone(), true),
-        (ResourceType::User, "emails", Some("value")) => (
-            "r.id IN (SELECT e.user_id FROM user_emails e WHERE e.tenant_id = ?1 AND e.value_lower = ?2)",
-            value.to_lowercase(),
-            false,
-        ),
+    let attribute = |name: &str| path.name.eq_ignore_ascii_case(name);
+    let (key, bound) = match (rt, path.sub.as_deref()) {
+        (_, None) if attribute("id") => (Key::Id, value.clone()),
+        (ResourceType::User, None) if attribute("userName") => (Key::Name, value.to_lowercase()),
+        (ResourceType::Group, None) if attribute("displayName") => (Key::Name, value.to_lowercase()),
+        (_, None) if attribute("externalId") => (Key::ExternalId, value.clone()),
+        (ResourceType::User, Some(sub)) if attribute("emails") && sub.eq_ignore_ascii_case("value") => {
+            (Key::Email, value.to_lowercase())
+        }
         _ => return None,
     };
-    // A User's groups come with it, in the same statement.
-    let columns = columns(rt, query.with_relations);
-    let order = if unique { "" } else { " ORDER BY r.id" };
-    let sql =
-        format!("SELECT {columns} FROM {} r WHERE r.tenant_id = ?1 AND {condition}{}{order}", table(rt), live(rt));
-    Some(Lookup { sql, bound })
+    Some(Lookup { sql: key.sql(rt, query.with_relations), bound })
 }
 
 /// The page a [`Lookup`] answers, and its total: few rows match, so they are paged here.
 pub fn lookup(conn: &Connection, tenant: &TenantId, rt: ResourceType, query: &ListQuery, l: &Lookup) -> Result<Page> {
-    let all = collect(conn, &l.sql, params![tenant.0, l.bound], rt)?;
+    let all = collect(conn, l.sql, params![tenant.0, l.bound], rt)?;
     let total = all.len() as u64;
     let skip = usize::try_from(query.start_index.saturating_sub(1)).unwrap_or(usize::MAX);
     let mut items: Vec<StoredResource> =
