@@ -108,3 +108,41 @@ async fn revoked_tokens_stop_working() {
     // Never used, so never cached: refused at once.
     app.send(Method::GET, "/Users", None, Some(&token), &[]).await.expect(401);
 }
+
+/// A token's first use is recorded (best effort, off the request's path, on the writer the
+/// SCIM writes share), and a burst of requests records it once, not once a request.
+#[tokio::test]
+async fn a_tokens_use_is_recorded() {
+    let app = TestApp::new().await;
+    let (token, record) = scim_server::domain::tenant::create_token(
+        app.store.as_ref(),
+        "default",
+        Vec::new(),
+        None,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    let tenant = app.store.find_tenant("default").await.unwrap().unwrap();
+    let last_used = || async {
+        let tokens = app.store.list_tokens(&tenant.id).await.unwrap();
+        tokens.into_iter().find(|t| t.id == record.id).expect("listed").last_used_at
+    };
+    assert_eq!(last_used().await, None, "never used yet");
+    for _ in 0..5 {
+        app.send(Method::GET, "/Users", None, Some(&token), &[]).await.expect(200);
+    }
+    let mut recorded = None;
+    for _ in 0..200 {
+        recorded = last_used().await;
+        if recorded.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let first = recorded.expect("the use is recorded");
+    // More requests within the minute write nothing more.
+    app.send(Method::GET, "/Users", None, Some(&token), &[]).await.expect(200);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(last_used().await, Some(first));
+}

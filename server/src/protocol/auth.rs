@@ -47,12 +47,19 @@ impl TokenCache {
         Some((entry.record.clone(), touch))
     }
 
-    fn put(&self, record: TokenRecord) {
+    /// Caches a token just read; answers whether its `last_used_at` is due. The time it was
+    /// last written outlives the entry's refreshes, so that neither a refresh (every few
+    /// seconds) nor the requests that miss the cache together each write it again.
+    fn put(&self, record: TokenRecord) -> bool {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let touched = entries.get(&record.id).and_then(|e| e.touched);
+        let due = touched.is_none_or(|t| t.elapsed() > TOUCH_EVERY);
         if entries.len() >= MAX_CACHED {
             entries.clear();
         }
-        entries.insert(record.id.clone(), Entry { record, fetched: Instant::now(), touched: Some(Instant::now()) });
+        let touched = if due { Some(Instant::now()) } else { touched };
+        entries.insert(record.id.clone(), Entry { record, fetched: Instant::now(), touched });
+        due
     }
 }
 
@@ -84,8 +91,8 @@ pub async fn authorize(
         None => {
             let record = store.find_token(&id).await.map_err(ScimError::from)?;
             let record = record.ok_or_else(|| ScimError::unauthorized("the bearer token is not valid"))?;
-            cache.put(record.clone());
-            (record, true)
+            let touch = cache.put(record.clone());
+            (record, touch)
         }
     };
     if !tenant::verify(&record, secret) || record.revoked {
@@ -108,4 +115,36 @@ pub async fn authorize(
         });
     }
     Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> TokenRecord {
+        TokenRecord {
+            id: "tok".into(),
+            tenant: TenantId("t".into()),
+            secret_hash: Vec::new(),
+            scopes: vec![Scope::ScimRead],
+            description: None,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            revoked: false,
+        }
+    }
+
+    #[test]
+    fn last_used_is_written_once_a_period_not_on_every_refresh() {
+        let cache = TokenCache::default();
+        assert!(cache.put(record()), "first use");
+        // Requests that missed the cache together, and the refreshes after its TTL.
+        assert!(!cache.put(record()));
+        assert!(!cache.put(record()));
+        assert_eq!(cache.get("tok").map(|(_, touch)| touch), Some(false));
+        // Once the period is over, the next use writes it again.
+        cache.entries.lock().expect("lock").get_mut("tok").expect("cached").touched =
+            Some(Instant::now() - TOUCH_EVERY - Duration::from_secs(1));
+        assert!(cache.put(record()));
+        assert!(!cache.put(record()));
+    }
 }

@@ -278,13 +278,18 @@ impl Store for SqliteStore {
     }
 
     async fn touch_token(&self, id: &str) -> Result<()> {
-        sqlx::query("UPDATE tokens SET last_used_at = ? WHERE id = ?")
-            .bind(timefmt::format(now()))
-            .bind(id)
-            .execute(&self.writer)
+        // On the engine's writer, in the group commit: on sqlx's connection this UPDATE
+        // waited for SQLite's write lock between the engine's commits (1-3 s under load),
+        // and once it had the lock, held up every write behind SQLite's busy handler.
+        let (at, id) = (timefmt::format(now()), id.to_owned());
+        self.engine
+            .write(move |conn| {
+                conn.prepare_cached("UPDATE tokens SET last_used_at = ?1 WHERE id = ?2")
+                    .and_then(|mut s| s.execute(rusqlite::params![at, id]))
+                    .map_err(engine::sqlite_error)?;
+                Ok(())
+            })
             .await
-            .map_err(db_error)?;
-        Ok(())
     }
 
     async fn create(&self, tenant: &TenantId, rt: ResourceType, new: NewResource) -> Result<StoredResource> {
