@@ -74,18 +74,26 @@ async fn application_json_is_accepted() {
     response.assert_status(poem::http::StatusCode::CREATED);
 }
 
-#[tokio::test]
-async fn read_only_tokens_cannot_write() {
-    let app = TestApp::new().await;
-    let (token, _) = scim_server::domain::tenant::create_token(
+/// A further token of the `default` tenant (no scopes: every scope), and its record.
+async fn new_token(
+    app: &TestApp,
+    scopes: Vec<scim_server::domain::tenant::Scope>,
+) -> (String, scim_server::domain::tenant::TokenRecord) {
+    scim_server::domain::tenant::create_token(
         app.store.as_ref(),
         "default",
-        vec![scim_server::domain::tenant::Scope::ScimRead],
+        scopes,
         None,
         time::OffsetDateTime::now_utc(),
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn read_only_tokens_cannot_write() {
+    let app = TestApp::new().await;
+    let (token, _) = new_token(&app, vec![scim_server::domain::tenant::Scope::ScimRead]).await;
     app.send(Method::GET, "/Users", None, Some(&token), &[]).await.expect(200);
     let r = app.send(Method::POST, "/Users", Some(json!({"userName": "x"})), Some(&token), &[]).await.expect(403);
     assert_eq!(r.body["status"], "403");
@@ -94,15 +102,7 @@ async fn read_only_tokens_cannot_write() {
 #[tokio::test]
 async fn revoked_tokens_stop_working() {
     let app = TestApp::new().await;
-    let (token, record) = scim_server::domain::tenant::create_token(
-        app.store.as_ref(),
-        "default",
-        Vec::new(),
-        None,
-        time::OffsetDateTime::now_utc(),
-    )
-    .await
-    .unwrap();
+    let (token, record) = new_token(&app, Vec::new()).await;
     let tenant = app.store.find_tenant("default").await.unwrap().unwrap();
     assert!(app.store.revoke_token(&tenant.id, &record.id).await.unwrap());
     // Never used, so never cached: refused at once.
@@ -114,15 +114,7 @@ async fn revoked_tokens_stop_working() {
 #[tokio::test]
 async fn a_tokens_use_is_recorded() {
     let app = TestApp::new().await;
-    let (token, record) = scim_server::domain::tenant::create_token(
-        app.store.as_ref(),
-        "default",
-        Vec::new(),
-        None,
-        time::OffsetDateTime::now_utc(),
-    )
-    .await
-    .unwrap();
+    let (token, record) = new_token(&app, Vec::new()).await;
     let tenant = app.store.find_tenant("default").await.unwrap().unwrap();
     let last_used = || async {
         let tokens = app.store.list_tokens(&tenant.id).await.unwrap();

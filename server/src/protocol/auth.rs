@@ -33,6 +33,18 @@ struct Entry {
     touched: Option<Instant>,
 }
 
+impl Entry {
+    /// Whether the token's `last_used_at` is due to be written; if so, it counts as
+    /// written from now.
+    fn touch_due(&mut self) -> bool {
+        let due = self.touched.is_none_or(|t| t.elapsed() > TOUCH_EVERY);
+        if due {
+            self.touched = Some(Instant::now());
+        }
+        due
+    }
+}
+
 impl TokenCache {
     fn get(&self, id: &str) -> Option<(TokenRecord, bool)> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
@@ -40,10 +52,7 @@ impl TokenCache {
         if entry.fetched.elapsed() > TOKEN_CACHE_TTL {
             return None;
         }
-        let touch = entry.touched.is_none_or(|t| t.elapsed() > TOUCH_EVERY);
-        if touch {
-            entry.touched = Some(Instant::now());
-        }
+        let touch = entry.touch_due();
         Some((entry.record.clone(), touch))
     }
 
@@ -53,13 +62,11 @@ impl TokenCache {
     fn put(&self, record: TokenRecord) -> bool {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let touched = entries.get(&record.id).and_then(|e| e.touched);
-        let due = touched.is_none_or(|t| t.elapsed() > TOUCH_EVERY);
         if entries.len() >= MAX_CACHED {
             entries.clear();
         }
-        let touched = if due { Some(Instant::now()) } else { touched };
-        entries.insert(record.id.clone(), Entry { record, fetched: Instant::now(), touched });
-        due
+        let id = record.id.clone();
+        entries.entry(id).insert_entry(Entry { record, fetched: Instant::now(), touched }).into_mut().touch_due()
     }
 }
 

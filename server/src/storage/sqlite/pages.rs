@@ -125,8 +125,6 @@ enum Key {
 }
 
 impl Key {
-    const ALL: [Key; 4] = [Key::Id, Key::Name, Key::ExternalId, Key::Email];
-
     /// (condition, whether it finds one row at most, which sorting would only cost a sorter)
     fn condition(self, rt: ResourceType) -> (&'static str, bool) {
         match (self, rt) {
@@ -149,19 +147,10 @@ impl Key {
             let order = if unique { "" } else { " ORDER BY r.id" };
             format!("SELECT {columns} FROM {} r WHERE r.tenant_id = ?1 AND {condition}{}{order}", table(rt), live(rt))
         }
-        static ALL: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
-            let mut all = Vec::new();
-            for rt in [ResourceType::User, ResourceType::Group] {
-                for key in Key::ALL {
-                    for with_relations in [false, true] {
-                        all.push(build(key, rt, with_relations));
-                    }
-                }
-            }
-            all
-        });
-        let rt_index = usize::from(rt == ResourceType::Group);
-        &ALL[(rt_index * Key::ALL.len() + self as usize) * 2 + usize::from(with_relations)]
+        // One slot per (type, key, with groups), filled on first use.
+        static BUILT: [std::sync::OnceLock<String>; 16] = [const { std::sync::OnceLock::new() }; 16];
+        let slot = (usize::from(rt == ResourceType::Group) * 4 + self as usize) * 2 + usize::from(with_relations);
+        BUILT[slot].get_or_init(|| build(self, rt, with_relations))
     }
 }
 
