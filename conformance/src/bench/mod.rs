@@ -8,6 +8,7 @@ pub mod scenario;
 pub mod seed;
 pub mod stats;
 pub mod totals;
+pub mod wire;
 
 use std::time::Duration;
 

@@ -5,11 +5,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::{Client, Method, RequestBuilder};
-use serde_json::json;
+use bytes::Bytes;
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
 
 use super::seed::{user_body, user_name, Seeded};
 use super::stats::{Samples, Summary};
+use super::wire::{Conn, Target};
 use super::{request, BenchConfig};
 
 /// Every scenario, in the order they run by default. Writes come last so that reads (and the
@@ -53,55 +55,98 @@ struct Ctx {
     scenario: String,
 }
 
-impl Ctx {
-    fn req(&self, method: Method, path: &str) -> RequestBuilder {
-        request(&self.client, &self.config, method, path)
+/// One request of a scenario: its method, its path after the base URL (with the query) and
+/// its JSON body.
+struct Call {
+    method: Method,
+    path: String,
+    body: Option<Bytes>,
+}
+
+impl Call {
+    fn get(path: String) -> Call {
+        Call { method: Method::GET, path, body: None }
     }
 
+    fn with(method: Method, path: String, body: &Value) -> Call {
+        Call { method, path, body: Some(Bytes::from(serde_json::to_vec(body).unwrap_or_default())) }
+    }
+}
+
+/// `/Users?filter=…`, the filter URL-encoded.
+fn filter_path(filter: &str) -> String {
+    format!("/Users?{}", form_urlencoded::Serializer::new(String::new()).append_pair("filter", filter).finish())
+}
+
+/// How a worker sends: its own plain-HTTP connection, or the shared reqwest client (HTTPS).
+enum Sender {
+    Wire(Conn),
+    Reqwest,
+}
+
+impl Sender {
+    /// The answer's status and body, `None` when there was no answer.
+    async fn send(&mut self, ctx: &Ctx, call: Call) -> Option<(bool, Bytes)> {
+        match self {
+            Sender::Wire(conn) => {
+                let (status, body) = conn.send(call.method, &call.path, call.body).await.ok()?;
+                Some((status.is_success(), body))
+            }
+            Sender::Reqwest => {
+                let mut req = request(&ctx.client, &ctx.config, call.method, &call.path);
+                if let Some(body) = call.body {
+                    req = req.body(body);
+                }
+                let answer = req.send().await.ok()?;
+                let ok = answer.status().is_success();
+                // Read the body: the latency a client sees includes it.
+                Some((ok, answer.bytes().await.ok()?))
+            }
+        }
+    }
+}
+
+impl Ctx {
     /// The requests of one iteration, and how many items each carries.
-    fn next(&self, rng: &mut Rng) -> Vec<RequestBuilder> {
+    fn next(&self, rng: &mut Rng) -> Vec<Call> {
         let users = &self.seeded.user_ids;
         let i = rng.below(users.len());
         let id = users.get(i).cloned().unwrap_or_default();
         let run = &self.seeded.run;
         match self.scenario.as_str() {
-            "get" => vec![self.req(Method::GET, &format!("/Users/{id}"))],
-            "filter-username" => vec![self
-                .req(Method::GET, "/Users")
-                .query(&[("filter", format!("userName eq \"{}\"", user_name(run, i)))])],
-            "filter-email" => vec![self
-                .req(Method::GET, "/Users")
-                .query(&[("filter", format!("emails.value eq \"mail-{run}-{i}@example.com\""))])],
+            "get" => vec![Call::get(format!("/Users/{id}"))],
+            "filter-username" => vec![Call::get(filter_path(&format!("userName eq \"{}\"", user_name(run, i))))],
+            "filter-email" => vec![Call::get(filter_path(&format!("emails.value eq \"mail-{run}-{i}@example.com\"")))],
             "list-index" => {
                 let start = rng.below(users.len().saturating_sub(100).max(1)) + 1;
-                vec![self.req(Method::GET, &format!("/Users?startIndex={start}&count=100"))]
+                vec![Call::get(format!("/Users?startIndex={start}&count=100"))]
             }
             "create" => {
                 let n = self.counter.fetch_add(1, Ordering::Relaxed);
-                vec![self.req(Method::POST, "/Users").json(&user_body(&format!("{run}c"), n))]
+                vec![Call::with(Method::POST, "/Users".into(), &user_body(&format!("{run}c"), n))]
             }
             "patch-active" => {
                 let active = rng.below(2) == 0;
                 let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                                   "Operations": [{"op": "replace", "value": {"active": active}}]});
-                vec![self.req(Method::PATCH, &format!("/Users/{id}")).json(&body)]
+                vec![Call::with(Method::PATCH, format!("/Users/{id}"), &body)]
             }
             "put" => {
                 let mut body = user_body(run, i);
                 body["title"] = json!(format!("Title {}", rng.below(1000)));
-                vec![self.req(Method::PUT, &format!("/Users/{id}")).json(&body)]
+                vec![Call::with(Method::PUT, format!("/Users/{id}"), &body)]
             }
             "member-add-remove" => {
                 let Some(group) = &self.seeded.group_id else { return Vec::new() };
                 let member = &users[rng.below(self.config.group_members.min(users.len()))];
                 let path = format!("/Groups/{group}?excludedAttributes=members");
-                let op = |op: &str, value: serde_json::Value| {
+                let op = |op: &str, value: Value| {
                     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                            "Operations": [{"op": op, "path": "members", "value": value}]})
                 };
                 vec![
-                    self.req(Method::PATCH, &path).json(&op("remove", json!([{"value": member}]))),
-                    self.req(Method::PATCH, &path).json(&op("add", json!([{"value": member}]))),
+                    Call::with(Method::PATCH, path.clone(), &op("remove", json!([{"value": member}]))),
+                    Call::with(Method::PATCH, path, &op("add", json!([{"value": member}]))),
                 ]
             }
             "bulk-create" => {
@@ -112,7 +157,7 @@ impl Ctx {
                                     "data": user_body(&format!("{run}b{n}"), k)})
                     })
                     .collect();
-                vec![self.req(Method::POST, "/Bulk").json(&json!({"Operations": ops}))]
+                vec![Call::with(Method::POST, "/Bulk".into(), &json!({"Operations": ops}))]
             }
             _ => Vec::new(),
         }
@@ -148,41 +193,38 @@ pub async fn run(name: &str, client: &Client, config: &BenchConfig, seeded: &See
         counter: AtomicUsize::new(0),
         scenario: name.to_owned(),
     });
+    let target = Target::parse(&config.base_url, &config.token);
     let started = Instant::now();
     let deadline = started + config.duration;
     let workers: Vec<_> = (0..config.concurrency.max(1))
         .map(|w| {
             let ctx = ctx.clone();
+            let mut sender = match &target {
+                Some(t) => Sender::Wire(Conn::new(t.clone())),
+                None => Sender::Reqwest,
+            };
             tokio::spawn(async move {
                 let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((w as u64 + 1) * 0x2545_F491));
                 let mut samples = Samples::default();
                 let mut cursor: Option<String> = None;
                 while Instant::now() < deadline {
-                    if ctx.scenario == "list-cursor" {
+                    let calls = if ctx.scenario == "list-cursor" {
                         // Walk pages of 100 from the start, again and again.
+                        vec![Call::get(format!("/Users?count=100&cursor={}", cursor.as_deref().unwrap_or("")))]
+                    } else {
+                        ctx.next(&mut rng)
+                    };
+                    for call in calls {
                         let sent = Instant::now();
-                        let path = format!("/Users?count=100&cursor={}", cursor.as_deref().unwrap_or(""));
-                        match ctx.req(Method::GET, &path).send().await {
-                            Ok(r) => {
-                                let ok = r.status().is_success();
-                                let body: serde_json::Value = r.json().await.unwrap_or_default();
-                                cursor = body["nextCursor"].as_str().map(str::to_owned);
+                        match sender.send(&ctx, call).await {
+                            Some((ok, body)) => {
                                 samples.record(sent.elapsed(), ok);
+                                if ctx.scenario == "list-cursor" {
+                                    let page: Value = serde_json::from_slice(&body).unwrap_or_default();
+                                    cursor = page["nextCursor"].as_str().map(str::to_owned);
+                                }
                             }
-                            Err(_) => samples.errors += 1,
-                        }
-                        continue;
-                    }
-                    for req in ctx.next(&mut rng) {
-                        let sent = Instant::now();
-                        match req.send().await {
-                            Ok(r) => {
-                                let ok = r.status().is_success();
-                                // Read the body: the latency a client sees includes it.
-                                let _ = r.bytes().await;
-                                samples.record(sent.elapsed(), ok);
-                            }
-                            Err(_) => samples.errors += 1,
+                            None => samples.errors += 1,
                         }
                     }
                 }
