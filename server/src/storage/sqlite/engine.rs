@@ -97,6 +97,9 @@ impl Engine {
         writer_conn.execute_batch("PRAGMA temp_store = MEMORY;").map_err(sqlite_error)?;
         // A WAL started over keeps its length; past this it is cut back.
         writer_conn.execute_batch(&format!("PRAGMA journal_size_limit = {WAL_KEEP_BYTES};")).map_err(sqlite_error)?;
+        // The writer waits for the write lock on a timer (see `begin_immediate`); once it
+        // holds it, nothing it runs waits for another connection.
+        writer_conn.busy_timeout(Duration::ZERO).map_err(sqlite_error)?;
         let writer = Arc::new(tokio::sync::Mutex::new(Writer { conn: writer_conn, waiting: Vec::new() }));
         let (commit, signals) = mpsc::channel::<()>();
         let committed = writer.clone();
@@ -151,11 +154,9 @@ impl Engine {
     /// Takes the writer (in turn) inside the open transaction, in a savepoint of its own.
     pub async fn begin_write(&self) -> Result<WriteTx> {
         let turn = Turn::take(&self.under_way, &self.commit);
-        let writer = self.writer.clone().lock_owned().await;
+        let mut writer = self.writer.clone().lock_owned().await;
         if writer.conn.is_autocommit() {
-            // IMMEDIATE takes the write lock now: another process on the file (a CLI
-            // command) waits on busy_timeout instead of failing to upgrade a read lock.
-            exec(&writer.conn, "BEGIN IMMEDIATE")?;
+            begin_immediate(&mut writer).await?;
         }
         if let Err(e) = exec(&writer.conn, "SAVEPOINT w") {
             end_if_idle(&writer);
@@ -323,6 +324,34 @@ fn end_if_idle(writer: &Writer) {
     }
 }
 
+/// Opens the writer's transaction. IMMEDIATE takes the write lock now, so that another
+/// connection on the file (a CLI command, another replica, the checkpointer emptying the
+/// WAL) makes this write wait rather than fail to upgrade a read lock later. The wait is a
+/// timer, not SQLite's busy handler (the writer's busy timeout is zero): the handler would
+/// sleep on a runtime worker, one of two here, and every task queued on that worker would
+/// wait with it, up to `WRITER_BUSY_WAIT`. When the holder is a task of this same runtime
+/// (two replicas in one test process), it might be one of those tasks.
+async fn begin_immediate(writer: &mut Writer) -> Result<()> {
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let error = match writer.conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])) {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        let busy =
+            matches!(&error, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy);
+        if !busy || started.elapsed() >= WRITER_BUSY_WAIT {
+            return Err(sqlite_error(error));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// How long a write waits for another connection's write lock before it fails.
+const WRITER_BUSY_WAIT: Duration = Duration::from_secs(10);
+
 /// The committer. Called by a transaction's first released write, it lets the writes under
 /// way join the commit (until none is, or for `GATHER_AT_MOST`), then takes the writer,
 /// commits, and answers every write of the transaction. A commit's cost is mostly the pages
@@ -454,8 +483,6 @@ const WAL_LIMIT_FRAMES: i64 = 16 * 1024;
 /// The length a WAL file is cut back to when a write starts it over, in bytes.
 const WAL_KEEP_BYTES: i64 = 64 * 1024 * 1024;
 
-/// Runs one statement of transaction control, prepared once per connection (they run for
-/// every write and many reads: parsing them each time showed in profiles).
 /// Runs every statement of `f` on one snapshot of the reader `conn`.
 pub fn on_snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
     exec(conn, "BEGIN")?;
@@ -465,6 +492,8 @@ pub fn on_snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T
     out
 }
 
+/// Runs one statement of transaction control, prepared once per connection (they run for
+/// every write and many reads: parsing them each time showed in profiles).
 fn exec(conn: &Connection, sql: &str) -> Result<()> {
     conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop).map_err(sqlite_error)
 }
