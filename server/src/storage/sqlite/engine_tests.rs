@@ -83,3 +83,25 @@ async fn writes_given_up_or_done_are_no_longer_under_way() {
     engine.write(|conn| conn.execute_batch("SELECT 1").map_err(super::engine::sqlite_error)).await.expect("a write");
     assert_eq!(engine.under_way(), 0);
 }
+
+/// A write that finds the write lock held by another connection waits for it without
+/// holding up its runtime: here the only thread, on which the holder lets go. In SQLite's
+/// busy handler it would sleep on that thread until the busy timeout, and fail.
+#[tokio::test(flavor = "current_thread")]
+async fn a_write_waits_for_another_connections_lock_without_blocking_its_runtime() {
+    let (store, dir) = super::test_support::store().await;
+    let tenant: TenantId = store.create_tenant("t").await.expect("tenant").id;
+    let other = rusqlite::Connection::open(dir.path().join("t.db")).expect("another connection");
+    other.execute_batch("BEGIN IMMEDIATE").expect("the other connection takes the write lock");
+    let started = std::time::Instant::now();
+    let write = store.create(&tenant, ResourceType::User, named("userName", "waited", None));
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        other.execute_batch("COMMIT").expect("the other connection lets go");
+    };
+    let (created, ()) = futures_util::join!(write, release);
+    created.expect("the write waited for the lock, then went through");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "it waited for the holder, not a timeout");
+    let users = store.list(&tenant, ResourceType::User, &everything()).await.expect("users");
+    assert_eq!(users.total, 1);
+}
