@@ -30,7 +30,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -82,15 +82,25 @@ pub struct Engine {
     idle: Arc<Mutex<Vec<Connection>>>,
     /// Dropped with the engine, which stops the checkpointer.
     _checkpointer: mpsc::Sender<()>,
+    /// Set by the checkpointer when the committer should let the WAL start over (kept here
+    /// for tests to set).
+    #[cfg(test)]
+    restart: Arc<AtomicBool>,
 }
 
 impl Engine {
     /// Opens the writer and `readers` reader connections on the (already migrated) file.
     pub fn open(path: &Path, readers: usize) -> Result<Self> {
+        Self::open_with(path, readers, CHECKPOINT_EVERY)
+    }
+
+    /// As [`Engine::open`], with the checkpointer's period (tests make it run never).
+    fn open_with(path: &Path, readers: usize, checkpoint_every: Duration) -> Result<Self> {
         let writer_conn = open(path, Role::Writer)?;
-        // The writer never checkpoints (a checkpoint writes and syncs the database file, a
-        // stall of tens of milliseconds for every write queued behind it): the checkpointer
-        // thread does, beside it, without blocking it.
+        // The writer does not checkpoint after each commit (a whole checkpoint writes and
+        // syncs the database file, a stall of tens of milliseconds for every write queued
+        // behind it): the checkpointer thread does, beside it, and the committer only copies
+        // the last frames when the WAL should start over (see `checkpoint`).
         writer_conn.execute_batch("PRAGMA wal_autocheckpoint = 0;").map_err(sqlite_error)?;
         // Each write runs in a savepoint, which copies every page it first touches to a
         // sub-journal: in memory rather than in a temporary file.
@@ -105,17 +115,22 @@ impl Engine {
         let committed = writer.clone();
         let under_way = Arc::new(AtomicUsize::new(0));
         let gathering = under_way.clone();
+        let restart = Arc::new(AtomicBool::new(false));
+        let restart_wanted = restart.clone();
+        let committer_restart = restart.clone();
         std::thread::Builder::new()
             .name("sqlite-commit".into())
-            .spawn(move || commit_loop(&committed, &gathering, &signals))
+            .spawn(move || commit_loop(&committed, &gathering, &committer_restart, &signals))
             .map_err(|e| Error::Storage(Box::new(e)))?;
         let checkpoint_conn = open(path, Role::Writer)?;
         let (checkpointer, stop) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || {
-                while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
-                    checkpoint(&checkpoint_conn);
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(checkpoint_every) {
+                    if checkpoint(&checkpoint_conn).is_some_and(|frames| frames >= WAL_RESTART_FRAMES) {
+                        restart_wanted.store(true, Ordering::Release);
+                    }
                 }
             })
             .map_err(|e| Error::Storage(Box::new(e)))?;
@@ -148,6 +163,8 @@ impl Engine {
             readers: reader_tx,
             idle: Arc::new(Mutex::new(Vec::new())),
             _checkpointer: checkpointer,
+            #[cfg(test)]
+            restart,
         })
     }
 
@@ -163,6 +180,19 @@ impl Engine {
             return Err(e);
         }
         Ok(WriteTx { writer: Some(writer), turn: Some(turn) })
+    }
+
+    /// As the checkpointer does when the WAL is long: the committer finishes the checkpoint
+    /// after its next commit.
+    #[cfg(test)]
+    pub fn ask_restart(&self) {
+        self.restart.store(true, Ordering::Release);
+    }
+
+    /// An engine whose checkpointer never runs.
+    #[cfg(test)]
+    pub fn open_without_checkpointer(path: &Path) -> Result<Self> {
+        Self::open_with(path, 1, Duration::from_secs(24 * 3600))
     }
 
     /// The writes holding the writer or waiting for it.
@@ -356,7 +386,16 @@ const WRITER_BUSY_WAIT: Duration = Duration::from_secs(10);
 /// way join the commit (until none is, or for `GATHER_AT_MOST`), then takes the writer,
 /// commits, and answers every write of the transaction. A commit's cost is mostly the pages
 /// it writes to the WAL, shared by all its writes: the more writes, the cheaper each.
-fn commit_loop(writer: &tokio::sync::Mutex<Writer>, under_way: &AtomicUsize, signals: &mpsc::Receiver<()>) {
+///
+/// When the checkpointer asks for it (`restart`), the committer also finishes the
+/// checkpoint after answering, still holding the writer, so that the next write starts the
+/// WAL over (see [`checkpoint`]).
+fn commit_loop(
+    writer: &tokio::sync::Mutex<Writer>,
+    under_way: &AtomicUsize,
+    restart: &AtomicBool,
+    signals: &mpsc::Receiver<()>,
+) {
     while signals.recv().is_ok() {
         let called = std::time::Instant::now();
         while under_way.load(Ordering::Acquire) > 0 {
@@ -387,6 +426,14 @@ fn commit_loop(writer: &tokio::sync::Mutex<Writer>, under_way: &AtomicUsize, sig
         }
         for answer in writer.waiting.drain(..) {
             let _ = answer.send(committed);
+        }
+        if restart.swap(false, Ordering::AcqRel) {
+            // The checkpointer has just copied all but the frames committed while it ran:
+            // copying those (and syncing) holds the writes queued behind for a millisecond
+            // or two.
+            if let Err(e) = writer.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "WAL checkpoint before a restart failed");
+            }
         }
     }
 }
@@ -457,25 +504,38 @@ fn open(path: &Path, role: Role) -> Result<Connection> {
 }
 
 /// PASSIVE checkpoints copy what no reader still needs and never wait for anyone. Once they
-/// have copied every frame, the next write starts the WAL over from its beginning. Under
-/// constant reads and writes that may never happen (some reader always holds an older
-/// snapshot) and the WAL grows without bound (2 GB in a benchmark): past `WAL_LIMIT_FRAMES`
-/// frames in use, a TRUNCATE checkpoint waits for those readers (and holds writers
-/// meanwhile) and empties it. The file's own size says nothing here: a WAL that has been
-/// started over keeps its length (up to `journal_size_limit`) while holding few frames.
-fn checkpoint(conn: &Connection) {
+/// have copied every frame, the next write starts the WAL over from its beginning, writing
+/// on pages of the file the OS already holds. Under constant writes that never happens on
+/// its own: by the time a checkpoint has copied the frames it found, more were committed.
+/// The WAL then grows without bound (1.7 GB in ten seconds of creates), every frame
+/// extends the file, and the kernel zeroes each new page before the write fills it: half
+/// of the committer's time went there. So past `WAL_RESTART_FRAMES` the committer is asked
+/// to copy the last few frames itself, holding the writer (see `commit_loop`).
+///
+/// Readers can still hold it back (a frame some reader's snapshot needs is not copied):
+/// past `WAL_LIMIT_FRAMES` frames in use, a TRUNCATE checkpoint waits for them (and holds
+/// writers meanwhile) and empties it. The file's own size says nothing here: a WAL that has
+/// been started over keeps its length (up to `journal_size_limit`) while holding few frames.
+///
+/// Answers the frames in the WAL, when known.
+fn checkpoint(conn: &Connection) -> Option<i64> {
     let passive =
         conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)));
     let result = match passive {
         Ok((in_use, copied)) if in_use >= WAL_LIMIT_FRAMES && copied < in_use => {
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map(|()| None)
         }
-        other => other.map(drop),
+        other => other.map(|(in_use, _)| Some(in_use)),
     };
-    if let Err(e) = result {
+    result.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "WAL checkpoint failed");
-    }
+        None
+    })
 }
+
+/// The frames in the WAL past which the committer finishes a checkpoint so that the WAL
+/// starts over (16 MiB of 4 KiB pages).
+const WAL_RESTART_FRAMES: i64 = 4 * 1024;
 
 /// The frames in use in the WAL past which the checkpointer waits for readers to empty it
 /// (64 MiB of 4 KiB pages).

@@ -105,3 +105,46 @@ async fn a_write_waits_for_another_connections_lock_without_blocking_its_runtime
     let users = store.list(&tenant, ResourceType::User, &everything()).await.expect("users");
     assert_eq!(users.total, 1);
 }
+
+/// The WAL's salts (bytes 16..24 of its header) change each time a write starts it over.
+fn wal_salts(db: &std::path::Path) -> Vec<u8> {
+    let wal = std::fs::read(db.with_extension("db-wal")).expect("the WAL");
+    wal.get(16..24).expect("a WAL header").to_vec()
+}
+
+/// Under constant writes no checkpoint catches up on its own, and the WAL would grow without
+/// bound. Asked by the checkpointer, the committer copies the last frames itself after a
+/// commit, and the next write starts the WAL over. Here the checkpointer never runs, so
+/// nothing else could.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asked_to_the_committer_lets_the_wal_start_over() {
+    let (store, dir) = super::test_support::store().await;
+    drop(store);
+    let db = dir.path().join("t.db");
+    let engine = super::engine::Engine::open_without_checkpointer(&db).expect("engine");
+    let write = |n: i64| {
+        engine.write(move |conn| {
+            conn.execute_batch("CREATE TABLE IF NOT EXISTS scratch (n INTEGER)")
+                .map_err(super::engine::sqlite_error)?;
+            conn.execute("INSERT INTO scratch (n) VALUES (?1)", [n]).map(drop).map_err(super::engine::sqlite_error)
+        })
+    };
+    for n in 0..20 {
+        write(n).await.expect("a write");
+    }
+    let before = wal_salts(&db);
+    write(20).await.expect("a write");
+    write(21).await.expect("a write");
+    assert_eq!(wal_salts(&db), before, "unasked, the WAL goes on growing");
+    engine.ask_restart();
+    write(22).await.expect("the write after which the committer checkpoints");
+    write(23).await.expect("the write that starts the WAL over");
+    assert_ne!(wal_salts(&db), before, "the WAL started over");
+    let kept: i64 = engine
+        .read(|conn| {
+            conn.query_row("SELECT count(*) FROM scratch", [], |r| r.get(0)).map_err(super::engine::sqlite_error)
+        })
+        .await
+        .expect("count");
+    assert_eq!(kept, 24, "every write is kept");
+}
