@@ -58,6 +58,13 @@ impl Columns {
     }
 }
 
+/// A resource's document as the JSON text it is stored as, serialized from the map itself:
+/// wrapping it in a `Value` first would copy every key and value.
+pub fn document_json(data: &Map<String, Value>) -> String {
+    // A map of string keys to JSON values always serializes.
+    serde_json::to_string(data).unwrap_or_default()
+}
+
 pub fn table(rt: ResourceType) -> &'static str {
     match rt {
         ResourceType::User => "users",

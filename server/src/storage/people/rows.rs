@@ -8,7 +8,7 @@ use crate::domain::lifecycle::{Invitation, State, UserType};
 use crate::domain::people::{GroupRole, Identity, NewPerson, PeopleQuery, Person};
 use crate::domain::schema::ResourceType;
 use crate::domain::{Error, Result};
-use crate::storage::rows::Columns;
+use crate::storage::rows::{document_json, Columns};
 
 use super::exec::Row;
 use super::query::{count as count_of, opt_time, req_text, req_time, Sql};
@@ -332,7 +332,7 @@ fn conflict(e: Error) -> Error {
 pub async fn insert<D: Backend>(tx: &mut SqlTx<D>, new: &NewPerson, now: OffsetDateTime) -> Result<Person> {
     let id = uuid::Uuid::now_v7().to_string();
     let cols = Columns::of(ResourceType::User, &new.data)?;
-    let json = Value::Object(new.data.clone()).to_string();
+    let json = document_json(&new.data);
     Sql::<D>::new(
         "INSERT INTO users (tenant_id, id, user_name, user_name_lower, external_id, active, state, data, version, \
          created_at, updated_at) VALUES (",
@@ -398,7 +398,7 @@ pub async fn insert<D: Backend>(tx: &mut SqlTx<D>, new: &NewPerson, now: OffsetD
 
 pub async fn save<D: Backend>(tx: &mut SqlTx<D>, p: &Person, now: OffsetDateTime) -> Result<Person> {
     let cols = Columns::of(ResourceType::User, &p.data)?;
-    let json = Value::Object(p.data.clone()).to_string();
+    let json = document_json(&p.data);
     let (mut user_name, mut external_id, mut state) = (true, true, true);
     if D::READS_BEFORE_WRITING {
         // SQLite rewrites the index entries of every column set, changed or not: the

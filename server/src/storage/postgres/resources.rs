@@ -3,7 +3,6 @@
 //! replica waits for one through another instead of overwriting it; reads run in one
 //! repeatable-read snapshot, so a page and its total agree.
 
-use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 use time::OffsetDateTime;
@@ -15,8 +14,8 @@ use crate::domain::resource::{
 use crate::domain::schema::ResourceType;
 use crate::domain::{Error, Result};
 use crate::storage::rows::{
-    count_matching, live, name_column, not_found, select_page, sort_key_from_text, sort_type, split_keyset_page,
-    standing_of, table, Columns, RawRow,
+    count_matching, document_json, live, name_column, not_found, select_page, sort_key_from_text, sort_type,
+    split_keyset_page, standing_of, table, Columns, RawRow,
 };
 use crate::storage::{db_error, timefmt};
 
@@ -48,7 +47,7 @@ pub async fn create(
 ) -> Result<StoredResource> {
     let id = uuid::Uuid::now_v7().to_string();
     let cols = Columns::of(rt, &new.data)?;
-    let json = Value::Object(new.data.clone()).to_string();
+    let json = document_json(&new.data);
     let stamp = timefmt::format(now);
     let mut tx = pool.begin().await.map_err(db_error)?;
     let inserted = match rt {
@@ -150,7 +149,7 @@ pub async fn update(
     let cols = Columns::of(rt, &data)?;
     let version = current.meta.version + 1;
     let stamp = timefmt::format(now);
-    let json = Value::Object(data.clone()).to_string();
+    let json = document_json(&data);
     let updated = match rt {
         ResourceType::User => sqlx::query(
             "UPDATE users SET user_name = $3, user_name_lower = $4, external_id = $5, active = $6, data = $7::json, version = $8, updated_at = $9 \

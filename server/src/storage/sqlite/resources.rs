@@ -3,14 +3,13 @@
 //! on a reader. Statements are prepared once per connection and cached.
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::domain::patch::MemberOp;
 use crate::domain::resource::{GroupRef, Meta, Mutation, NewResource, Precondition, StoredResource, TenantId};
 use crate::domain::schema::ResourceType;
 use crate::domain::{Error, Result};
-use crate::storage::rows::{live, name_column, not_found, standing_of, table, Columns, RawRow};
+use crate::storage::rows::{document_json, live, name_column, not_found, standing_of, table, Columns, RawRow};
 use crate::storage::timefmt;
 
 use super::engine::sqlite_error;
@@ -119,7 +118,7 @@ pub fn create(
 ) -> Result<StoredResource> {
     let id = uuid::Uuid::now_v7().to_string();
     let cols = Columns::of(rt, &new.data)?;
-    let json = Value::Object(new.data.clone()).to_string();
+    let json = document_json(&new.data);
     let stamp = timefmt::format(now);
     let inserted = match rt {
         ResourceType::User => conn
@@ -199,7 +198,7 @@ pub fn update(
     let cols = Columns::of(rt, &data)?;
     let version = current.meta.version + 1;
     let stamp = timefmt::format(now);
-    let json = Value::Object(data.clone()).to_string();
+    let json = document_json(&data);
     let updated = match rt {
         ResourceType::User => conn
             .prepare_cached(
