@@ -86,20 +86,17 @@ pub struct Engine {
     idle: Arc<Mutex<Vec<Connection>>>,
     /// Dropped with the engine, which stops the checkpointer.
     _checkpointer: mpsc::Sender<()>,
-    /// Set by the checkpointer when the committer should let the WAL start over (kept here
-    /// for tests to set).
-    #[cfg(test)]
-    restart: Arc<AtomicBool>,
 }
 
 impl Engine {
     /// Opens the writer and `readers` reader connections on the (already migrated) file.
     pub fn open(path: &Path, readers: usize) -> Result<Self> {
-        Self::open_with(path, readers, CHECKPOINT_EVERY)
+        Self::open_with(path, readers, CHECKPOINT_EVERY, Arc::new(AtomicBool::new(false)))
     }
 
-    /// As [`Engine::open`], with the checkpointer's period (tests make it run never).
-    fn open_with(path: &Path, readers: usize, checkpoint_every: Duration) -> Result<Self> {
+    /// As [`Engine::open`], with the checkpointer's period (tests make it run never) and the
+    /// flag by which it asks the committer to let the WAL start over (tests set it).
+    fn open_with(path: &Path, readers: usize, checkpoint_every: Duration, restart: Arc<AtomicBool>) -> Result<Self> {
         let writer_conn = open(path, Role::Writer)?;
         // The writer does not checkpoint after each commit (a whole checkpoint writes and
         // syncs the database file, a stall of tens of milliseconds for every write queued
@@ -119,12 +116,10 @@ impl Engine {
         let committed = writer.clone();
         let under_way = Arc::new(AtomicUsize::new(0));
         let gathering = under_way.clone();
-        let restart = Arc::new(AtomicBool::new(false));
         let restart_wanted = restart.clone();
-        let committer_restart = restart.clone();
         std::thread::Builder::new()
             .name("sqlite-commit".into())
-            .spawn(move || commit_loop(&committed, &gathering, &committer_restart, &signals))
+            .spawn(move || commit_loop(&committed, &gathering, &restart, &signals))
             .map_err(|e| Error::Storage(Box::new(e)))?;
         let checkpoint_conn = open(path, Role::Writer)?;
         let (checkpointer, stop) = mpsc::channel::<()>();
@@ -167,8 +162,6 @@ impl Engine {
             readers: reader_tx,
             idle: Arc::new(Mutex::new(Vec::new())),
             _checkpointer: checkpointer,
-            #[cfg(test)]
-            restart,
         })
     }
 
@@ -186,17 +179,12 @@ impl Engine {
         Ok(WriteTx { writer: Some(writer), turn: Some(turn) })
     }
 
-    /// As the checkpointer does when the WAL is long: the committer finishes the checkpoint
-    /// after its next commit.
+    /// An engine whose checkpointer never runs, and the flag to set as it would when the
+    /// WAL is long (the committer then finishes the checkpoint after its next commit).
     #[cfg(test)]
-    pub fn ask_restart(&self) {
-        self.restart.store(true, Ordering::Release);
-    }
-
-    /// An engine whose checkpointer never runs.
-    #[cfg(test)]
-    pub fn open_without_checkpointer(path: &Path) -> Result<Self> {
-        Self::open_with(path, 1, Duration::from_secs(24 * 3600))
+    pub fn open_without_checkpointer(path: &Path) -> Result<(Self, Arc<AtomicBool>)> {
+        let restart = Arc::new(AtomicBool::new(false));
+        Ok((Self::open_with(path, 1, Duration::from_secs(24 * 3600), restart.clone())?, restart))
     }
 
     /// The writes holding the writer or waiting for it.
@@ -369,10 +357,7 @@ async fn begin_immediate(writer: &mut Writer) -> Result<()> {
     let started = std::time::Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {
-        let error = match writer.conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])) {
-            Ok(_) => return Ok(()),
-            Err(e) => e,
-        };
+        let Err(error) = control(&writer.conn, "BEGIN IMMEDIATE") else { return Ok(()) };
         let busy =
             matches!(&error, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy);
         if !busy || started.elapsed() >= WRITER_BUSY_WAIT {
@@ -433,8 +418,8 @@ fn commit_loop(
         }
         if restart.swap(false, Ordering::AcqRel) {
             // The checkpointer has just copied all but the frames committed while it ran:
-            // copying those (and syncing) holds the writes queued behind for a millisecond
-            // or two.
+            // copying those is quick, but the checkpoint's two syncs hold the writes queued
+            // behind for 40-50 ms here (hence `WAL_RESTART_FRAMES`).
             if let Err(e) = writer.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
                 tracing::warn!(error = %e, "WAL checkpoint before a restart failed");
             }
@@ -563,7 +548,12 @@ pub fn on_snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T
 /// Runs one statement of transaction control, prepared once per connection (they run for
 /// every write and many reads: parsing them each time showed in profiles).
 fn exec(conn: &Connection, sql: &str) -> Result<()> {
-    conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop).map_err(sqlite_error)
+    control(conn, sql).map_err(sqlite_error)
+}
+
+/// As [`exec`], with SQLite's own error (whether it was `SQLITE_BUSY`, for instance).
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop)
 }
 
 /// Maps a rusqlite error to the domain, as `storage::db_error` does for sqlx: unique
