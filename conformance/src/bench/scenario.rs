@@ -107,8 +107,9 @@ impl Sender {
 }
 
 impl Ctx {
-    /// The requests of one iteration, and how many items each carries.
-    fn next(&self, rng: &mut Rng) -> Vec<Call> {
+    /// The requests of one iteration. `cursor` is the one the worker's last `list-cursor`
+    /// page answered.
+    fn next(&self, rng: &mut Rng, cursor: Option<&str>) -> Vec<Call> {
         let users = &self.seeded.user_ids;
         let i = rng.below(users.len());
         let id = users.get(i).cloned().unwrap_or_default();
@@ -121,6 +122,8 @@ impl Ctx {
                 let start = rng.below(users.len().saturating_sub(100).max(1)) + 1;
                 vec![Call::get(format!("/Users?startIndex={start}&count=100"))]
             }
+            // Walk pages of 100 from the start, again and again.
+            "list-cursor" => vec![Call::get(format!("/Users?count=100&cursor={}", cursor.unwrap_or("")))],
             "create" => {
                 let n = self.counter.fetch_add(1, Ordering::Relaxed);
                 vec![Call::with(Method::POST, "/Users".into(), &user_body(&format!("{run}c"), n))]
@@ -208,13 +211,7 @@ pub async fn run(name: &str, client: &Client, config: &BenchConfig, seeded: &See
                 let mut samples = Samples::default();
                 let mut cursor: Option<String> = None;
                 while Instant::now() < deadline {
-                    let calls = if ctx.scenario == "list-cursor" {
-                        // Walk pages of 100 from the start, again and again.
-                        vec![Call::get(format!("/Users?count=100&cursor={}", cursor.as_deref().unwrap_or("")))]
-                    } else {
-                        ctx.next(&mut rng)
-                    };
-                    for call in calls {
+                    for call in ctx.next(&mut rng, cursor.as_deref()) {
                         let sent = Instant::now();
                         match sender.send(&ctx, call).await {
                             Some((ok, body)) => {
