@@ -128,3 +128,42 @@ async fn put_replaces_members_and_groups_can_nest() {
     app.delete(&format!("/Groups/{inner}")).await.expect(204);
     app.get(&format!("/Groups/{inner}")).await.expect(404);
 }
+
+#[tokio::test]
+async fn member_changes_keep_the_name_and_external_id_and_renames_move_them() {
+    let app = TestApp::new().await;
+    let a = app.user("a").await;
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Sales", "externalId": "ext-sales"});
+    let gid = app.post("/Groups", body).await.expect(201).body["id"].as_str().unwrap().to_owned();
+    let path = format!("/Groups/{gid}");
+    let found = |filter: &'static str| {
+        let app = &app;
+        async move { app.get(&format!("/Groups?filter={filter}")).await.expect(200).body["totalResults"].clone() }
+    };
+
+    // Only members change: the group is still found, and still holds its name and externalId.
+    app.patch(&path, patch(json!([{"op": "add", "path": "members", "value": [{"value": a}]}]))).await.expect(200);
+    assert_eq!(found("displayName+eq+%22sales%22").await, 1);
+    assert_eq!(found("externalId+eq+%22ext-sales%22").await, 1);
+    app.post("/Groups", json!({"displayName": "SALES"})).await.expect(409);
+
+    // A change of case only: the new spelling is shown, the name stays taken.
+    let r =
+        app.patch(&path, patch(json!([{"op": "replace", "path": "displayName", "value": "SALES"}]))).await.expect(200);
+    assert_eq!(r.body["displayName"], "SALES");
+    assert_eq!(found("displayName+eq+%22Sales%22").await, 1);
+    app.post("/Groups", json!({"displayName": "sales"})).await.expect(409);
+
+    // A rename and a new externalId: found under the new ones, and the old ones are free.
+    let ops = json!([
+        {"op": "replace", "path": "displayName", "value": "Revenue"},
+        {"op": "replace", "path": "externalId", "value": "ext-revenue"}
+    ]);
+    app.patch(&path, patch(ops)).await.expect(200);
+    assert_eq!(found("displayName+eq+%22revenue%22").await, 1);
+    assert_eq!(found("externalId+eq+%22ext-revenue%22").await, 1);
+    assert_eq!(found("displayName+eq+%22sales%22").await, 0);
+    assert_eq!(found("externalId+eq+%22ext-sales%22").await, 0);
+    app.post("/Groups", json!({"displayName": "Sales", "externalId": "ext-sales"})).await.expect(201);
+    assert_eq!(member_ids(&app.get(&path).await.expect(200).body), vec![a]);
+}

@@ -193,7 +193,7 @@ pub fn update(
         return Err(Error::VersionMismatch);
     }
     let mut data = current.data;
-    let before = (rt == ResourceType::User).then(|| Columns::of(rt, &data)).transpose()?;
+    let before = Columns::of(rt, &data)?;
     let member_ops = (change.mutation)(&mut data)?;
     let cols = Columns::of(rt, &data)?;
     let version = current.meta.version + 1;
@@ -218,6 +218,14 @@ pub fn update(
                     id
                 ])
             }),
+        // SQLite rewrites the entries of every index on a column an UPDATE sets, changed or
+        // not: a change of members (the most frequent write to a group) leaves the unique
+        // name and the external id, and their two indexes, alone.
+        ResourceType::Group if before.name_lower() == cols.name_lower() && before.external_id == cols.external_id => conn
+            .prepare_cached(
+                "UPDATE groups SET display_name = ?, data = ?, version = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+            )
+            .and_then(|mut s| s.execute(params![cols.display_name, json, version, stamp, tenant.0, id])),
         ResourceType::Group => conn
             .prepare_cached(
                 "UPDATE groups SET display_name = ?, display_name_lower = ?, external_id = ?, data = ?, version = ?, updated_at = ? \
@@ -232,7 +240,7 @@ pub fn update(
     }
     // The e-mail index is rewritten only when the e-mails changed (PATCH of `active` is the
     // most frequent write, and leaves them alone).
-    if before.is_some_and(|b| b.emails != cols.emails) {
+    if rt == ResourceType::User && before.emails != cols.emails {
         relations::write_emails(conn, tenant, id, &cols.emails)?;
     }
     relations::apply(conn, tenant, id, &member_ops)?;
