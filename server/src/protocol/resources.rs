@@ -32,21 +32,12 @@ pub fn id_param(req: &Request) -> String {
     req.raw_path_param("id").unwrap_or_default().to_owned()
 }
 
-/// Renders a resource with the client's projection.
-pub fn present(res: &StoredResource, base: &str, proj: &Projection) -> Value {
-    present_with(res, base, proj, None)
-}
-
 /// Renders a resource with the lifecycle's overlay (see `people::overlays`), then projects.
-pub fn present_with(
-    res: &StoredResource,
-    base: &str,
-    proj: &Projection,
-    overlay: Option<&Map<String, Value>>,
-) -> Value {
+pub fn present_with(res: StoredResource, base: &str, proj: &Projection, overlay: Option<&Map<String, Value>>) -> Value {
+    let rt = res.resource_type;
     let mut body = render(res, base);
     people::apply_overlay(&mut body, overlay);
-    projection::apply(res.resource_type, &mut body, proj);
+    projection::apply(rt, &mut body, proj);
     Value::Object(body)
 }
 
@@ -54,14 +45,15 @@ pub fn present_with(
 async fn present_one(
     state: &AppState,
     tenant: &TenantId,
-    res: &StoredResource,
+    res: StoredResource,
     base: &str,
     proj: &Projection,
     known: Option<crate::domain::people::Person>,
 ) -> Result<Value, ScimError> {
     let known = known.into_iter().collect();
-    let overlays = people::overlays_known(state, tenant, std::slice::from_ref(res), proj, known).await?;
-    Ok(present_with(res, base, proj, overlays.get(&res.id)))
+    let overlays = people::overlays_known(state, tenant, std::slice::from_ref(&res), proj, known).await?;
+    let overlay = overlays.get(&res.id);
+    Ok(present_with(res, base, proj, overlay))
 }
 
 /// The password is write-only and this server does not keep it (see ServiceProviderConfig).
@@ -73,9 +65,10 @@ pub async fn create(state: Arc<AppState>, mut req: Request, rt: ResourceType) ->
     let (token, created, known) = create_work(&state, &mut req, rt).await?;
     let base = base_url(&req, state.public_url.as_deref());
     let proj = projection_from_query(req.uri().query());
-    let body = present_one(&state, &token.tenant, &created, &base, &proj, known).await?;
     let loc = location(&base, rt, &created.id);
-    Ok(resource_response(StatusCode::CREATED, &body, &etag(created.meta.version), Some(&loc)))
+    let tag = etag(created.meta.version);
+    let body = present_one(&state, &token.tenant, created, &base, &proj, known).await?;
+    Ok(resource_response(StatusCode::CREATED, &body, &tag, Some(&loc)))
 }
 
 /// The work of a create, without the answer (`/Bulk` answers with the id and version only).
@@ -127,7 +120,7 @@ pub async fn get(state: Arc<AppState>, req: Request, rt: ResourceType, id: Strin
     if condition.if_none_match.is_some_and(|s| s.contains(found.meta.version)) {
         return Ok(Response::builder().status(StatusCode::NOT_MODIFIED).header("ETag", tag).finish());
     }
-    let body = present_one(&state, &tenant, &found, &base_url(&req, state.public_url.as_deref()), &proj, None).await?;
+    let body = present_one(&state, &tenant, found, &base_url(&req, state.public_url.as_deref()), &proj, None).await?;
     Ok(resource_response(StatusCode::OK, &body, &tag, None))
 }
 
@@ -135,7 +128,7 @@ pub async fn replace(state: Arc<AppState>, mut req: Request, rt: ResourceType, i
     let proj = projection_from_query(req.uri().query());
     let with_relations = projection::wants_relations(rt, &proj);
     let (token, updated, known) = replace_work(&state, &mut req, rt, &id, with_relations).await?;
-    respond(&state, &req, &token, &updated, &proj, known).await
+    respond(&state, &req, &token, updated, &proj, known).await
 }
 
 /// The work of a PUT, without the answer.
@@ -176,7 +169,7 @@ pub async fn patch(state: Arc<AppState>, mut req: Request, rt: ResourceType, id:
     let proj = projection_from_query(req.uri().query());
     let with_relations = projection::wants_relations(rt, &proj);
     let (token, updated, known) = patch_work(&state, &mut req, rt, &id, with_relations).await?;
-    respond(&state, &req, &token, &updated, &proj, known).await
+    respond(&state, &req, &token, updated, &proj, known).await
 }
 
 /// The work of a PATCH, without the answer.
@@ -243,13 +236,14 @@ async fn respond(
     state: &AppState,
     req: &Request,
     token: &TokenRecord,
-    updated: &StoredResource,
+    updated: StoredResource,
     proj: &Projection,
     known: Option<Person>,
 ) -> Answer {
     let base = base_url(req, state.public_url.as_deref());
+    let tag = etag(updated.meta.version);
     let body = present_one(state, &token.tenant, updated, &base, proj, known).await?;
-    Ok(resource_response(StatusCode::OK, &body, &etag(updated.meta.version), None))
+    Ok(resource_response(StatusCode::OK, &body, &tag, None))
 }
 
 pub async fn delete(state: Arc<AppState>, req: Request, rt: ResourceType, id: String) -> Answer {

@@ -1,11 +1,12 @@
 //! Listing and searching (RFC 7644 §3.4.2, §3.4.3): `GET /Users?filter=…`, `POST
 //! /Users/.search`, and `POST /.search` across every resource type.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use poem::http::StatusCode;
 use poem::{Request, Response};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::domain::ordering::{self, SortKey};
 use crate::domain::resource::{ListQuery, Page, SortOrder, StoredResource, TenantId};
@@ -17,7 +18,7 @@ use super::cursor::Position;
 use super::discovery::RESOURCE_TYPES;
 use super::error::ScimError;
 use super::http::{base_url, json_body, scim_json};
-use super::query::{list_from_body, list_from_query, ListParams, MAX_COUNT};
+use super::query::{list_from_body, list_from_query, ListParams, Projection, MAX_COUNT};
 use super::resources::present_with;
 use super::{auth, projection, AppState};
 
@@ -149,10 +150,25 @@ async fn answer(
     let base = base_url(req, state.public_url.as_deref());
     // The lifecycle's attributes of the people on this page, in one query.
     let overlays = super::people::overlays(state, tenant, &found, &params.projection).await?;
-    let resources: Vec<Value> =
-        found.iter().map(|r| present_with(r, &base, &params.projection, overlays.get(&r.id))).collect();
+    let resources = present_page(found, &base, &params.projection, &overlays);
     let body = list_response(total, Some(params.start_index), resources);
     Ok(scim_json(StatusCode::OK, &body))
+}
+
+/// A page's resources as the client sees them, each with its lifecycle overlay.
+fn present_page(
+    found: Vec<StoredResource>,
+    base: &str,
+    projection: &Projection,
+    overlays: &HashMap<String, Map<String, Value>>,
+) -> Vec<Value> {
+    found
+        .into_iter()
+        .map(|r| {
+            let overlay = overlays.get(&r.id);
+            present_with(r, base, projection, overlay)
+        })
+        .collect()
 }
 
 /// A ListResponse (RFC 7644 §3.4.2), `startIndex` for index paging. Built by hand: `json!`
@@ -265,8 +281,7 @@ async fn answer_cursor(
         }
     }
     let overlays = super::people::overlays(state, tenant, &found, &params.projection).await?;
-    let resources: Vec<Value> =
-        found.iter().map(|r| present_with(r, &base, &params.projection, overlays.get(&r.id))).collect();
+    let resources = present_page(found, &base, &params.projection, &overlays);
     let mut body = list_response(total, None, resources);
     // RFC 9865 §2: nextCursor on every page but the last.
     if let Some(next) = next {
