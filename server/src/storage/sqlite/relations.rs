@@ -51,14 +51,7 @@ pub fn apply(conn: &Connection, tenant: &TenantId, group_id: &str, ops: &[Member
     for op in ops {
         match op {
             MemberOp::Add(members) => add(conn, tenant, group_id, members)?,
-            MemberOp::Remove(ids) => {
-                conn.prepare_cached(
-                    "DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? \
-                     AND member_id IN (SELECT value FROM json_each(?))",
-                )
-                .and_then(|mut s| s.execute(params![tenant.0, group_id, json_list(ids)]))
-                .map_err(sqlite_error)?;
-            }
+            MemberOp::Remove(ids) => remove(conn, tenant, group_id, ids)?,
             MemberOp::Clear => {
                 conn.prepare_cached("DELETE FROM group_members WHERE tenant_id = ? AND group_id = ?")
                     .and_then(|mut s| s.execute(params![tenant.0, group_id]))
@@ -69,13 +62,35 @@ pub fn apply(conn: &Connection, tenant: &TenantId, group_id: &str, ops: &[Member
     Ok(())
 }
 
+/// One member, the most frequent change (Entra and Okta send one member an operation), is
+/// one plain statement; a list goes through `json_each`, whose table and JSON parsing cost
+/// more than the row itself when there is only one.
+fn remove(conn: &Connection, tenant: &TenantId, group_id: &str, ids: &[String]) -> Result<()> {
+    let removed = match ids {
+        [] => return Ok(()),
+        [one] => conn
+            .prepare_cached("DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_id = ?")
+            .and_then(|mut s| s.execute(params![tenant.0, group_id, one])),
+        many => conn
+            .prepare_cached(
+                "DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? \
+                 AND member_id IN (SELECT value FROM json_each(?))",
+            )
+            .and_then(|mut s| s.execute(params![tenant.0, group_id, json_list(many)])),
+    };
+    removed.map(drop).map_err(sqlite_error)
+}
+
 fn add(conn: &Connection, tenant: &TenantId, group_id: &str, members: &[MemberRef]) -> Result<()> {
-    if members.is_empty() {
-        return Ok(());
-    }
     if members.iter().any(|m| m.value == group_id) {
         return Err(Error::InvalidValue("a group cannot be a member of itself".into()));
     }
+    // One member is plain statements, as for a removal.
+    let members = match members {
+        [] => return Ok(()),
+        [one] => return add_one(conn, tenant, group_id, one),
+        many => many,
+    };
     let ids = json_list(&members.iter().map(|m| m.value.as_str()).collect::<Vec<_>>());
     let rows = json_list(&members.iter().map(|m| serde_json::json!([m.value, m.kind, m.display])).collect::<Vec<_>>());
     // Every member must be a live user or a group of this tenant.
@@ -102,6 +117,38 @@ fn add(conn: &Connection, tenant: &TenantId, group_id: &str, members: &[MemberRe
     .and_then(|mut s| s.execute(params![tenant.0, group_id, rows]))
     .map_err(sqlite_error)?;
     Ok(())
+}
+
+/// As [`add`], for one member: what it is (a live user or a group of this tenant) in one
+/// lookup, then the row.
+fn add_one(conn: &Connection, tenant: &TenantId, group_id: &str, member: &MemberRef) -> Result<()> {
+    let kind: Option<&str> = conn
+        .prepare_cached(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = ?1 AND u.id = ?2 AND u.state <> 'deleted') \
+                         THEN 'User' \
+                         WHEN EXISTS (SELECT 1 FROM groups g WHERE g.tenant_id = ?1 AND g.id = ?2) THEN 'Group' END",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![tenant.0, member.value], |r| {
+                Ok(match r.get_ref(0)?.as_str_or_null()? {
+                    Some("User") => Some("User"),
+                    Some(_) => Some("Group"),
+                    None => None,
+                })
+            })
+        })
+        .map_err(sqlite_error)?;
+    let Some(kind) = kind else {
+        return Err(Error::InvalidValue(format!("member `{}` is not a User or Group of this tenant", member.value)));
+    };
+    // Re-adding a member keeps the first row, as for a list.
+    conn.prepare_cached(
+        "INSERT INTO group_members (tenant_id, group_id, member_id, member_type, declared_type, display) \
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .and_then(|mut s| s.execute(params![tenant.0, group_id, member.value, kind, member.kind, member.display]))
+    .map(drop)
+    .map_err(sqlite_error)
 }
 
 /// Fills in `members` (groups) or `groups` (users) for a batch of resources of one type,
