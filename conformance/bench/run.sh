@@ -65,7 +65,21 @@ bench() {
   SCIM_BENCH_TOKEN="$TOKEN" target/release/scim-bench "${args[@]}" | tee "$OUT/$name.txt" || true
 }
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB; load: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/machine.txt"
+# How fast the machine is right now: a shared virtual machine's speed moves by half within an
+# hour, so a run's figures only compare with another's next to this (seconds for a fixed loop,
+# lower is faster), taken before and after.
+gauge() {
+  python3 - 2>/dev/null <<'PY' || echo "n/a"
+import time
+t = time.perf_counter()
+s = 0
+for i in range(10_000_000):
+    s += i
+print(f"{time.perf_counter() - t:.2f} s")
+PY
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB; load: $(cut -d' ' -f1-3 /proc/loadavg); speed gauge before: $(gauge)" | tee "$OUT/machine.txt"
 
 cargo build --release --locked -p scim-server -p scim-conformance
 
@@ -104,8 +118,10 @@ if [[ -n "${PEER_VENV:-}" ]]; then
   stop_server
 fi
 
+echo "speed gauge after: $(gauge)" | tee -a "$OUT/machine.txt"
 echo
 echo "reports in $OUT"
+cat "$OUT/machine.txt"
 for f in "$OUT"/*.txt; do
   [[ "$(basename "$f")" == machine.txt ]] && continue
   echo "--- $(basename "$f" .txt)"
