@@ -83,10 +83,10 @@ fn json_bytes(body: &Value) -> Vec<u8> {
 }
 
 /// A resource answer with its `ETag` (and `Location` on 201).
-pub fn resource_response(status: StatusCode, body: &Value, etag: &str, location: Option<&str>) -> Response {
+pub fn resource_response(status: StatusCode, body: Vec<u8>, etag: &str, location: Option<&str>) -> Response {
     let mut builder = Response::builder().status(status).content_type(SCIM_MEDIA_TYPE).header("ETag", etag);
     if let Some(location) = location {
         builder = builder.header("Location", location);
     }
-    builder.body(json_bytes(body))
+    builder.body(body)
 }

@@ -1,5 +1,6 @@
 //! SCIM on the wire (RFC 7643/7644): routes, handlers, parsing, rendering and errors.
 
+pub mod answer;
 pub mod auth;
 pub mod bulk;
 pub mod cursor;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use poem::http::StatusCode;
 use poem::{IntoResponse, Request, Response};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::domain::normalize::{normalize, Normalized};
 use crate::domain::patch::{self, MemberOp};
@@ -21,8 +21,8 @@ use super::error::ScimError;
 use super::http::{base_url, json_body, precondition, resource_response};
 use super::patch::parse_patch_request;
 use super::query::{projection_from_query, Projection};
-use super::render::{etag, location, render};
-use super::{auth, people, projection, AppState};
+use super::render::{etag, location};
+use super::{answer, auth, people, projection, AppState};
 
 type Answer = Result<Response, ScimError>;
 
@@ -30,15 +30,6 @@ type Answer = Result<Response, ScimError>;
 /// them with requests of its own.
 pub fn id_param(req: &Request) -> String {
     req.raw_path_param("id").unwrap_or_default().to_owned()
-}
-
-/// Renders a resource with the lifecycle's overlay (see `people::overlays`), then projects.
-pub fn present_with(res: StoredResource, base: &str, proj: &Projection, overlay: Option<&Map<String, Value>>) -> Value {
-    let rt = res.resource_type;
-    let mut body = render(res, base);
-    people::apply_overlay(&mut body, overlay);
-    projection::apply(rt, &mut body, proj);
-    Value::Object(body)
 }
 
 /// Renders one resource with its overlay.
@@ -49,11 +40,11 @@ async fn present_one(
     base: &str,
     proj: &Projection,
     known: Option<crate::domain::people::Person>,
-) -> Result<Value, ScimError> {
+) -> Result<Vec<u8>, ScimError> {
     let known = known.into_iter().collect();
     let overlays = people::overlays_known(state, tenant, std::slice::from_ref(&res), proj, known).await?;
     let overlay = overlays.get(&res.id);
-    Ok(present_with(res, base, proj, overlay))
+    Ok(answer::present(res, base, proj, overlay))
 }
 
 /// The password is write-only and this server does not keep it (see ServiceProviderConfig).
@@ -68,7 +59,7 @@ pub async fn create(state: Arc<AppState>, mut req: Request, rt: ResourceType) ->
     let loc = location(&base, rt, &created.id);
     let tag = etag(created.meta.version);
     let body = present_one(&state, &token.tenant, created, &base, &proj, known).await?;
-    Ok(resource_response(StatusCode::CREATED, &body, &tag, Some(&loc)))
+    Ok(resource_response(StatusCode::CREATED, body, &tag, Some(&loc)))
 }
 
 /// The work of a create, without the answer (`/Bulk` answers with the id and version only).
@@ -121,7 +112,7 @@ pub async fn get(state: Arc<AppState>, req: Request, rt: ResourceType, id: Strin
         return Ok(Response::builder().status(StatusCode::NOT_MODIFIED).header("ETag", tag).finish());
     }
     let body = present_one(&state, &tenant, found, &base_url(&req, state.public_url.as_deref()), &proj, None).await?;
-    Ok(resource_response(StatusCode::OK, &body, &tag, None))
+    Ok(resource_response(StatusCode::OK, body, &tag, None))
 }
 
 pub async fn replace(state: Arc<AppState>, mut req: Request, rt: ResourceType, id: String) -> Answer {
@@ -243,7 +234,7 @@ async fn respond(
     let base = base_url(req, state.public_url.as_deref());
     let tag = etag(updated.meta.version);
     let body = present_one(state, &token.tenant, updated, &base, proj, known).await?;
-    Ok(resource_response(StatusCode::OK, &body, &tag, None))
+    Ok(resource_response(StatusCode::OK, body, &tag, None))
 }
 
 pub async fn delete(state: Arc<AppState>, req: Request, rt: ResourceType, id: String) -> Answer {

@@ -2,6 +2,7 @@
 //! /Users/.search`, and `POST /.search` across every resource type.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::sync::Arc;
 
 use poem::http::StatusCode;
@@ -17,10 +18,9 @@ use crate::domain::Error;
 use super::cursor::Position;
 use super::discovery::RESOURCE_TYPES;
 use super::error::ScimError;
-use super::http::{base_url, json_body, scim_json};
+use super::http::{base_url, json_body};
 use super::query::{list_from_body, list_from_query, ListParams, Projection, MAX_COUNT};
-use super::resources::present_with;
-use super::{auth, projection, AppState};
+use super::{answer, auth, projection, AppState, SCIM_MEDIA_TYPE};
 
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
@@ -150,25 +150,48 @@ async fn answer(
     let base = base_url(req, state.public_url.as_deref());
     // The lifecycle's attributes of the people on this page, in one query.
     let overlays = super::people::overlays(state, tenant, &found, &params.projection).await?;
-    let resources = present_page(found, &base, &params.projection, &overlays);
-    let body = list_response(total, Some(params.start_index), resources);
-    Ok(scim_json(StatusCode::OK, &body))
+    Ok(page_answer(total, Some(params.start_index), found, &base, &params.projection, &overlays, None))
 }
 
-/// A page's resources as the client sees them, each with its lifecycle overlay.
-fn present_page(
+/// A ListResponse (RFC 7644 §3.4.2) of a page, `startIndex` for index paging, `nextCursor`
+/// for cursor paging: written straight to bytes, each resource with its lifecycle overlay
+/// (see `answer`). The keys are in the order [`list_response`] gives them.
+fn page_answer(
+    total: u64,
+    start_index: Option<u64>,
     found: Vec<StoredResource>,
     base: &str,
     projection: &Projection,
     overlays: &HashMap<String, Map<String, Value>>,
-) -> Vec<Value> {
-    found
-        .into_iter()
-        .map(|r| {
-            let overlay = overlays.get(&r.id);
-            present_with(r, base, projection, overlay)
-        })
-        .collect()
+    next_cursor: Option<String>,
+) -> Response {
+    let mut out = Vec::with_capacity(256 + found.len() * 1024);
+    out.extend_from_slice(b"{\"schemas\":[");
+    push_string(&mut out, LIST_RESPONSE);
+    // Writing into a `Vec` cannot fail.
+    let _ = write!(out, "],\"totalResults\":{total},\"itemsPerPage\":{}", found.len());
+    if let Some(start) = start_index {
+        let _ = write!(out, ",\"startIndex\":{start}");
+    }
+    out.extend_from_slice(b",\"Resources\":[");
+    for (i, r) in found.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let overlay = overlays.get(&r.id);
+        answer::present_into(&mut out, r, base, projection, overlay);
+    }
+    out.push(b']');
+    if let Some(cursor) = next_cursor {
+        out.extend_from_slice(b",\"nextCursor\":");
+        push_string(&mut out, &cursor);
+    }
+    out.push(b'}');
+    Response::builder().status(StatusCode::OK).content_type(SCIM_MEDIA_TYPE).body(out)
+}
+
+fn push_string(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 /// A ListResponse (RFC 7644 §3.4.2), `startIndex` for index paging. Built by hand: `json!`
@@ -281,11 +304,7 @@ async fn answer_cursor(
         }
     }
     let overlays = super::people::overlays(state, tenant, &found, &params.projection).await?;
-    let resources = present_page(found, &base, &params.projection, &overlays);
-    let mut body = list_response(total, None, resources);
     // RFC 9865 §2: nextCursor on every page but the last.
-    if let Some(next) = next {
-        body["nextCursor"] = json!(state.cursors.issue(&identity, &next, now));
-    }
-    Ok(scim_json(StatusCode::OK, &body))
+    let next = next.map(|next| state.cursors.issue(&identity, &next, now));
+    Ok(page_answer(total, None, found, &base, &params.projection, &overlays, next))
 }
