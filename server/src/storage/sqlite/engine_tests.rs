@@ -148,3 +148,45 @@ async fn asked_to_the_committer_lets_the_wal_start_over() {
         .expect("count");
     assert_eq!(kept, 24, "every write is kept");
 }
+
+/// A write whose sub-journal outgrows the part kept in memory (SQLITE_STMTJRNL_SPILL, in
+/// `.cargo/config.toml`) goes on in a temporary file, and still fails alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_past_the_in_memory_sub_journal_still_fails_alone() {
+    use super::engine::{sqlite_error, Engine};
+
+    let (store, dir) = super::test_support::store().await;
+    drop(store);
+    let (engine, _) = Engine::open_without_checkpointer(&dir.path().join("t.db")).expect("engine");
+    engine
+        .write(|c| {
+            c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)").map_err(sqlite_error)?;
+            let mut insert = c.prepare("INSERT INTO t (v) VALUES (?)").map_err(sqlite_error)?;
+            for i in 0..4000 {
+                insert.execute([format!("{i:0>500}")]).map_err(sqlite_error)?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("rows");
+    // Every page of the table (about 2 MB, four times what stays in memory) goes to the
+    // sub-journal before the write fails.
+    let failed = engine
+        .write(|c| {
+            let changed = c.execute("UPDATE t SET v = 'changed'", []).map_err(sqlite_error)?;
+            assert_eq!(changed, 4000);
+            Err::<(), _>(Error::InvalidValue("refused after the update".into()))
+        })
+        .await;
+    assert!(matches!(failed, Err(Error::InvalidValue(_))), "{failed:?}");
+    engine.write(|c| c.execute("INSERT INTO t (v) VALUES ('after')", []).map_err(sqlite_error)).await.expect("after");
+    let counts = engine
+        .read_here(|c| {
+            c.query_row("SELECT count(*), count(*) FILTER (WHERE v = 'changed') FROM t", [], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(sqlite_error)
+        })
+        .expect("counts");
+    assert_eq!(counts, (4001, 0));
+}
