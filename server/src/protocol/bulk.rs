@@ -354,7 +354,8 @@ async fn run(state: &Arc<AppState>, outer: &Request, op: &Operation, created: &H
     if let Some(version) = &op.version {
         builder = builder.header("If-Match", version.as_str());
     }
-    let body = op.data.as_ref().map(|d| resolve(d, created).to_string()).unwrap_or_default();
+    // Not `to_string`, which goes through `fmt::Display` a token at a time.
+    let body = op.data.as_ref().and_then(|d| serde_json::to_vec(&resolve(d, created)).ok()).unwrap_or_default();
     let mut req = builder.content_type("application/scim+json").body(body);
     // The resource itself is not part of a Bulk answer: run the work, skip the rendering, and
     // read no group members back.

@@ -70,6 +70,8 @@ pub async fn list<D: Backend>(tx: &mut SqlTx<D>, q: &AuditQuery) -> Result<Vec<A
         .collect()
 }
 
+/// Serialized straight into a buffer: `Value::to_string` goes through `fmt::Display`, a
+/// formatter call per token, and this runs inside the writer for every audited write.
 fn json_of(v: Option<&Value>) -> Option<String> {
-    v.map(Value::to_string)
+    v.and_then(|v| serde_json::to_string(v).ok())
 }
