@@ -149,8 +149,8 @@ async fn asked_to_the_committer_lets_the_wal_start_over() {
     assert_eq!(kept, 24, "every write is kept");
 }
 
-/// A write whose sub-journal outgrows the part kept in memory (SQLITE_STMTJRNL_SPILL, in
-/// `.cargo/config.toml`) goes on in a temporary file, and still fails alone.
+/// A write whose sub-journal is large (2 MB here; a spill of it to a file of 512 KiB once
+/// failed with SQLITE_FULL, see `Engine::open_with`) still fails alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_past_the_in_memory_sub_journal_still_fails_alone() {
     use super::engine::{sqlite_error, Engine};
@@ -169,8 +169,7 @@ async fn a_write_past_the_in_memory_sub_journal_still_fails_alone() {
         })
         .await
         .expect("rows");
-    // Every page of the table (about 2 MB, four times what stays in memory) goes to the
-    // sub-journal before the write fails.
+    // Every page of the table (about 2 MB) goes to the sub-journal before the write fails.
     let failed = engine
         .write(|c| {
             let changed = c.execute("UPDATE t SET v = 'changed'", []).map_err(sqlite_error)?;
