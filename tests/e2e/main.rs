@@ -3,6 +3,7 @@
 
 mod admin_api;
 mod agent;
+mod bench;
 mod bulk;
 mod conformance;
 mod cursors;
