@@ -33,11 +33,9 @@ pub fn present_into(
     projection: &Projection,
     overlay: Option<&Map<String, Value>>,
 ) {
-    let start = out.len();
     if projection.attributes.is_empty() && projection.excluded.is_empty() && write_default(out, &res, base, overlay) {
         return;
     }
-    out.truncate(start);
     let rt = res.resource_type;
     let mut body = render(res, base);
     super::people::apply_overlay(&mut body, overlay);
@@ -59,9 +57,9 @@ pub fn present(
 }
 
 /// Writes what the general path would give under the default projection. Answers false,
-/// having written part of it, for a document holding an attribute the answer writes itself
-/// (see [`WRITTEN_HERE`]) or an overlay that adds an attribute, a schema, or the primary role
-/// (`people::apply_overlay` moves or rebuilds those): the caller cuts `out` back.
+/// having written nothing, for a document holding an attribute the answer writes itself (see
+/// [`WRITTEN_HERE`]) or an overlay that adds an attribute, a schema, or the primary role
+/// (`people::apply_overlay` moves or rebuilds those).
 pub fn write_default(
     out: &mut Vec<u8>,
     res: &StoredResource,
@@ -82,69 +80,54 @@ pub fn write_default(
         }
     }
     out.extend_from_slice(b"{\"schemas\":[");
-    string(out, rt.core().id);
+    json_string(out, rt.core().id);
     for ext in rt.extensions() {
         if data.contains_key(ext.id) {
             out.push(b',');
-            string(out, ext.id);
+            json_string(out, ext.id);
         }
     }
     out.extend_from_slice(b"],\"id\":");
-    string(out, &res.id);
+    json_string(out, &res.id);
     for (key, value) in data {
         let value = overlay.and_then(|o| o.iter().find(|(k, _)| *k == key)).map_or(value, |(_, v)| v);
         out.push(b',');
-        string(out, key);
+        json_string(out, key);
         out.push(b':');
-        if serde_json::to_writer(&mut *out, value).is_err() {
-            return false;
-        }
+        // A JSON value always serializes into a `Vec`.
+        let _ = serde_json::to_writer(&mut *out, value);
     }
-    if let Some(members) = res.members.as_ref().filter(|m| !m.is_empty()) {
-        out.extend_from_slice(b",\"members\":[");
-        for (i, m) in members.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            let member_rt = if m.kind == "Group" { ResourceType::Group } else { ResourceType::User };
-            out.extend_from_slice(b"{\"value\":");
-            string(out, &m.value);
-            out.extend_from_slice(b",\"$ref\":");
-            reference(out, base, member_rt, &m.value);
-            if let Some(t) = &m.declared_kind {
-                out.extend_from_slice(b",\"type\":");
-                string(out, t);
-            }
-            if let Some(d) = &m.display {
-                out.extend_from_slice(b",\"display\":");
-                string(out, d);
-            }
-            out.push(b'}');
+    array(out, "members", res.members.as_ref(), |out, m| {
+        let member_rt = if m.kind == "Group" { ResourceType::Group } else { ResourceType::User };
+        out.extend_from_slice(b"{\"value\":");
+        json_string(out, &m.value);
+        out.extend_from_slice(b",\"$ref\":");
+        reference(out, base, member_rt, &m.value);
+        if let Some(t) = &m.declared_kind {
+            out.extend_from_slice(b",\"type\":");
+            json_string(out, t);
         }
-        out.push(b']');
-    }
-    if let Some(groups) = res.groups.as_ref().filter(|g| !g.is_empty()) {
-        out.extend_from_slice(b",\"groups\":[");
-        for (i, g) in groups.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"{\"value\":");
-            string(out, &g.value);
-            out.extend_from_slice(b",\"$ref\":");
-            reference(out, base, ResourceType::Group, &g.value);
+        if let Some(d) = &m.display {
             out.extend_from_slice(b",\"display\":");
-            string(out, &g.display);
-            out.extend_from_slice(b",\"type\":\"direct\"}");
+            json_string(out, d);
         }
-        out.push(b']');
-    }
+        out.push(b'}');
+    });
+    array(out, "groups", res.groups.as_ref(), |out, g| {
+        out.extend_from_slice(b"{\"value\":");
+        json_string(out, &g.value);
+        out.extend_from_slice(b",\"$ref\":");
+        reference(out, base, ResourceType::Group, &g.value);
+        out.extend_from_slice(b",\"display\":");
+        json_string(out, &g.display);
+        out.extend_from_slice(b",\"type\":\"direct\"}");
+    });
     out.extend_from_slice(b",\"meta\":{\"resourceType\":");
-    string(out, rt.name());
+    json_string(out, rt.name());
     out.extend_from_slice(b",\"created\":");
-    string(out, &timefmt::format(res.meta.created));
+    json_string(out, &timefmt::format(res.meta.created));
     out.extend_from_slice(b",\"lastModified\":");
-    string(out, &timefmt::format(res.meta.last_modified));
+    json_string(out, &timefmt::format(res.meta.last_modified));
     out.extend_from_slice(b",\"location\":");
     reference(out, base, rt, &res.id);
     // `W/"3"` as a JSON string.
@@ -152,8 +135,24 @@ pub fn write_default(
     true
 }
 
-/// A JSON string, escaped as serde_json escapes it.
-fn string(out: &mut Vec<u8>, s: &str) {
+/// `,"key":[…]`, each item written by `write`; nothing at all when there are none (as
+/// [`render`] leaves out empty `members` and `groups`).
+fn array<T>(out: &mut Vec<u8>, key: &str, items: Option<&Vec<T>>, mut write: impl FnMut(&mut Vec<u8>, &T)) {
+    let Some(items) = items.filter(|items| !items.is_empty()) else { return };
+    out.push(b',');
+    json_string(out, key);
+    out.extend_from_slice(b":[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(out, item);
+    }
+    out.push(b']');
+}
+
+/// Appends `s` as a JSON string, escaped as serde_json escapes it.
+pub fn json_string(out: &mut Vec<u8>, s: &str) {
     // Writing a `&str` into a `Vec` cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
 }
@@ -170,7 +169,7 @@ fn reference(out: &mut Vec<u8>, base: &str, rt: ResourceType, id: &str) {
         out.extend_from_slice(id.as_bytes());
         out.push(b'"');
     } else {
-        string(out, &location(base, rt, id));
+        json_string(out, &location(base, rt, id));
     }
 }
 

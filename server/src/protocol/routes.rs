@@ -61,8 +61,11 @@ fn resource_routes(state: &Arc<AppState>, route: Route, rt: ResourceType) -> Rou
 }
 
 /// A ListResponse of every item at once (the discovery endpoints).
-fn list_of(items: Vec<serde_json::Value>) -> serde_json::Value {
-    search::list_response(items.len() as u64, Some(1), items)
+fn list_of(items: Vec<serde_json::Value>) -> Response {
+    search::list_response(items.len() as u64, Some(1), items, None, |out, item| {
+        // A JSON value always serializes into a `Vec`.
+        let _ = serde_json::to_writer(out, &item);
+    })
 }
 
 fn discovery_routes(state: &Arc<AppState>, route: Route) -> Route {
@@ -81,7 +84,7 @@ fn discovery_routes(state: &Arc<AppState>, route: Route) -> Route {
         .at(
             "/Schemas",
             get(ep(state, |s, r| async move {
-                Ok(scim_json(StatusCode::OK, &list_of(discovery::all_schemas(&base_url(&r, s.public_url.as_deref())))))
+                Ok(list_of(discovery::all_schemas(&base_url(&r, s.public_url.as_deref()))))
             })),
         )
         .at(
@@ -98,7 +101,7 @@ fn discovery_routes(state: &Arc<AppState>, route: Route) -> Route {
             get(ep(state, |s, r| async move {
                 let base = base_url(&r, s.public_url.as_deref());
                 let items = discovery::RESOURCE_TYPES.iter().map(|rt| discovery::resource_type(&base, *rt)).collect();
-                Ok(scim_json(StatusCode::OK, &list_of(items)))
+                Ok(list_of(items))
             })),
         )
         .at(

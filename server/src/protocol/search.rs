@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use poem::http::StatusCode;
 use poem::{Request, Response};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::domain::ordering::{self, SortKey};
 use crate::domain::resource::{ListQuery, Page, SortOrder, StoredResource, TenantId};
@@ -153,9 +153,7 @@ async fn answer(
     Ok(page_answer(total, Some(params.start_index), found, &base, &params.projection, &overlays, None))
 }
 
-/// A ListResponse (RFC 7644 §3.4.2) of a page, `startIndex` for index paging, `nextCursor`
-/// for cursor paging: written straight to bytes, each resource with its lifecycle overlay
-/// (see `answer`). The keys are in the order [`list_response`] gives them.
+/// A page of resources as a ListResponse, each with its lifecycle overlay (see `answer`).
 fn page_answer(
     total: u64,
     start_index: Option<u64>,
@@ -165,47 +163,44 @@ fn page_answer(
     overlays: &HashMap<String, Map<String, Value>>,
     next_cursor: Option<String>,
 ) -> Response {
-    let mut out = Vec::with_capacity(256 + found.len() * 1024);
+    list_response(total, start_index, found, next_cursor.as_deref(), |out, r| {
+        let overlay = overlays.get(&r.id);
+        answer::present_into(out, r, base, projection, overlay);
+    })
+}
+
+/// A ListResponse (RFC 7644 §3.4.2), written straight to bytes: `startIndex` for index
+/// paging, `nextCursor` for cursor paging, and each item written by `write` into `Resources`.
+/// Pages of resources and the discovery lists share it.
+pub fn list_response<T>(
+    total: u64,
+    start_index: Option<u64>,
+    items: Vec<T>,
+    next_cursor: Option<&str>,
+    mut write: impl FnMut(&mut Vec<u8>, T),
+) -> Response {
+    let mut out = Vec::with_capacity(256 + items.len() * 1024);
     out.extend_from_slice(b"{\"schemas\":[");
-    push_string(&mut out, LIST_RESPONSE);
+    answer::json_string(&mut out, LIST_RESPONSE);
     // Writing into a `Vec` cannot fail.
-    let _ = write!(out, "],\"totalResults\":{total},\"itemsPerPage\":{}", found.len());
+    let _ = write!(out, "],\"totalResults\":{total},\"itemsPerPage\":{}", items.len());
     if let Some(start) = start_index {
         let _ = write!(out, ",\"startIndex\":{start}");
     }
     out.extend_from_slice(b",\"Resources\":[");
-    for (i, r) in found.into_iter().enumerate() {
+    for (i, item) in items.into_iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        let overlay = overlays.get(&r.id);
-        answer::present_into(&mut out, r, base, projection, overlay);
+        write(&mut out, item);
     }
     out.push(b']');
     if let Some(cursor) = next_cursor {
         out.extend_from_slice(b",\"nextCursor\":");
-        push_string(&mut out, &cursor);
+        answer::json_string(&mut out, cursor);
     }
     out.push(b'}');
     Response::builder().status(StatusCode::OK).content_type(SCIM_MEDIA_TYPE).body(out)
-}
-
-fn push_string(out: &mut Vec<u8>, s: &str) {
-    let _ = serde_json::to_writer(&mut *out, s);
-}
-
-/// A ListResponse (RFC 7644 §3.4.2), `startIndex` for index paging. Built by hand: `json!`
-/// would serialize the page's resources over again into a copy.
-pub fn list_response(total: u64, start_index: Option<u64>, resources: Vec<Value>) -> Value {
-    let mut body = serde_json::Map::new();
-    body.insert("schemas".into(), json!([LIST_RESPONSE]));
-    body.insert("totalResults".into(), Value::from(total));
-    body.insert("itemsPerPage".into(), Value::from(resources.len()));
-    if let Some(start) = start_index {
-        body.insert("startIndex".into(), Value::from(start));
-    }
-    body.insert("Resources".into(), Value::Array(resources));
-    Value::Object(body)
 }
 
 /// What a cursor is bound to: the tenant and the query, all but the page size (RFC 9865 §2

@@ -152,7 +152,7 @@ async fn asked_to_the_committer_lets_the_wal_start_over() {
 /// A write whose sub-journal is large (2 MB here; a spill of it to a file of 512 KiB once
 /// failed with SQLITE_FULL, see `Engine::open_with`) still fails alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_write_past_the_in_memory_sub_journal_still_fails_alone() {
+async fn a_write_with_a_large_sub_journal_still_fails_alone() {
     use super::engine::{sqlite_error, Engine};
 
     let (store, dir) = super::test_support::store().await;
