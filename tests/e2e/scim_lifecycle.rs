@@ -228,6 +228,61 @@ async fn the_group_extension_comes_back_when_declared_and_shows_bindings() {
     assert_eq!(r[gext], json!({"companyRole": "member"}));
 }
 
+/// The store reads whether a group is bound with the group itself, and the answer of one it
+/// found unbound skips reading the bindings: every way of reading or writing a group must
+/// still show a binding made through the admin API, and none must show one on a group
+/// without.
+#[tokio::test]
+async fn every_answer_of_a_bound_group_shows_its_binding() {
+    let app = TestApp::new().await;
+    let gext = "urn:ietf:params:scim:schemas:extension:rollcall:2.0:Group";
+    let ann = app.user("ann").await;
+    let bound = app.group("Bound", &[]).await;
+    let plain = app.group("Plain", &[]).await;
+    app.admin(Method::PUT, &format!("/group-bindings/{bound}"), Some(json!({"companyRole": "admin"})))
+        .await
+        .expect(200);
+    let add = json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": ann}]}]});
+    for (id, name, shown) in [(&bound, "Bound", Some(json!({"companyRole": "admin"}))), (&plain, "Plain", None)] {
+        let answers = vec![
+            ("get", app.get(&format!("/Groups/{id}")).await.expect(200).body),
+            (
+                "displayName eq",
+                app.get(&format!("/Groups?filter=displayName%20eq%20%22{name}%22")).await.expect(200).body["Resources"]
+                    [0]
+                .clone(),
+            ),
+            (
+                "filter",
+                app.get(&format!("/Groups?filter=displayName%20sw%20%22{name}%22")).await.expect(200).body["Resources"]
+                    [0]
+                .clone(),
+            ),
+            (
+                "patch",
+                app.patch(&format!("/Groups/{id}?excludedAttributes=members"), add.clone()).await.expect(200).body,
+            ),
+            (
+                "put",
+                app.put(&format!("/Groups/{id}"), json!({"displayName": name, "members": [{"value": ann}]}))
+                    .await
+                    .expect(200)
+                    .body,
+            ),
+        ];
+        let mut pages = app.get("/Groups?count=10").await.expect(200).body["Resources"].as_array().unwrap().clone();
+        pages.extend(
+            app.get("/Groups?count=10&cursor=").await.expect(200).body["Resources"].as_array().unwrap().clone(),
+        );
+        let in_pages: Vec<Value> = pages.into_iter().filter(|g| g["id"] == id.as_str()).collect();
+        assert_eq!(in_pages.len(), 2, "{name} is on the index page and on the cursor page");
+        for (how, answer) in answers.into_iter().chain(in_pages.into_iter().map(|g| ("page", g))) {
+            assert_eq!(answer["id"], id.as_str(), "{how}");
+            assert_eq!(answer.get(gext).cloned(), shown, "{name} read by {how}");
+        }
+    }
+}
+
 /// One User read by id, by an equality lookup, in a page of the whole tenant, in a filtered
 /// page and by a search.
 async fn reads(app: &TestApp, id: &str) -> Vec<Value> {

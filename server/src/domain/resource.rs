@@ -52,6 +52,10 @@ pub struct StoredResource {
     /// Users only: what the lifecycle says of the person, when the store read it with the
     /// document (so the SCIM rendering needs no second read).
     pub standing: Option<super::lifecycle::Standing>,
+    /// Groups only: whether a binding (to a company role or to projects) names the group,
+    /// when the store read that with the document. An unbound group's answer has no
+    /// lifecycle overlay, so it needs no second read; `None` means not known.
+    pub bound: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

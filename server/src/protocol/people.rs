@@ -70,6 +70,7 @@ pub fn resource_of(p: &Person) -> StoredResource {
         members: None,
         groups: None,
         standing: Some(p.standing()),
+        bound: None,
     }
 }
 
@@ -294,7 +295,9 @@ pub async fn overlays_known(
             out.insert(view.person.id.clone(), m);
         }
     }
-    let groups: Vec<&StoredResource> = items.iter().filter(|r| r.resource_type == ResourceType::Group).collect();
+    // A group the store found unbound has no overlay (see the loop below): no read for it.
+    let groups: Vec<&StoredResource> =
+        items.iter().filter(|r| r.resource_type == ResourceType::Group && r.bound != Some(false)).collect();
     if !groups.is_empty() {
         let mut tx = state.store.people().read(tenant).await?;
         let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();

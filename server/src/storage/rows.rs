@@ -292,6 +292,8 @@ pub struct RawRow {
     pub updated_at: String,
     /// Users: the `standing` column, when selected.
     pub standing: Option<String>,
+    /// Groups: the `bound` column, when selected.
+    pub bound: Option<bool>,
 }
 
 impl RawRow {
@@ -318,6 +320,7 @@ impl RawRow {
                 ),
                 None => None,
             },
+            bound: self.bound,
         })
     }
 }

@@ -36,6 +36,7 @@ fn user(data: Value) -> StoredResource {
             GroupRef { value: "g2".into(), display: "Ops".into() },
         ]),
         standing: None,
+        bound: None,
     }
 }
 
@@ -91,6 +92,7 @@ fn a_group_with_members_is_written_as_the_general_path_writes_it() {
         ]),
         groups: None,
         standing: None,
+        bound: None,
     };
     let base = "https://scim.example.com/scim/v2";
     let written = direct(&res, base, None).expect("written directly");
@@ -206,6 +208,7 @@ proptest! {
             members,
             groups,
             standing: None,
+            bound: None,
         };
         let expected = general(res.clone(), &base, overlay.as_ref());
         if let Some(written) = direct(&res, &base, overlay.as_ref()) {

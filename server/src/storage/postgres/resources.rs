@@ -88,6 +88,7 @@ pub async fn create(
         members: None,
         groups: None,
         standing: None,
+        bound: None,
     };
     relations::load(&mut tx, tenant, std::slice::from_mut(&mut stored)).await?;
     tx.commit().await.map_err(db_error)?;
@@ -189,6 +190,7 @@ pub async fn update(
         members: None,
         groups: None,
         standing: None,
+        bound: None,
     }];
     if change.with_relations {
         relations::load(&mut tx, tenant, &mut stored).await?;
@@ -292,6 +294,7 @@ fn decode(rt: ResourceType, row: &PgRow) -> Result<StoredResource> {
         updated_at: row.try_get("updated_at").map_err(db_error)?,
         // Selected for Users only (see `standing_of`).
         standing: row.try_get("standing").ok().flatten(),
+        bound: None,
     }
     .decode(rt)
 }

@@ -61,6 +61,7 @@ fn decode(rt: ResourceType, row: &SqliteRow) -> Result<StoredResource> {
         updated_at: row.try_get("updated_at").map_err(db_error)?,
         // Selected for Users only (see `standing_of`).
         standing: row.try_get("standing").ok().flatten(),
+        bound: row.try_get("bound").ok().flatten(),
     }
     .decode(rt)
 }

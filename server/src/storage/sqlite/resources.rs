@@ -15,15 +15,22 @@ use crate::storage::timefmt;
 use super::engine::sqlite_error;
 use super::relations;
 
-/// A row of [`columns`]: a User's has its standing as a sixth column.
+/// A row of [`columns`]: a User's has its standing as a sixth column, a Group's whether it
+/// is bound.
 fn raw(row: &Row<'_>) -> rusqlite::Result<RawRow> {
+    let (standing, bound) = match row.as_ref().column_name(5) {
+        Ok("standing") => (row.get(5)?, None),
+        Ok("bound") => (None, Some(row.get(5)?)),
+        _ => (None, None),
+    };
     Ok(RawRow {
         id: row.get(0)?,
         data: row.get(1)?,
         version: row.get(2)?,
         created_at: row.get(3)?,
         updated_at: row.get(4)?,
-        standing: if row.as_ref().column_count() > 5 { row.get(5)? } else { None },
+        standing,
+        bound,
     })
 }
 
@@ -37,8 +44,16 @@ pub(super) fn raw_with_groups(row: &Row<'_>) -> rusqlite::Result<(RawRow, Option
 /// with its groups is one statement. They are put in display-name order when decoded: an
 /// ORDER BY inside the aggregate costs a sorter for every row. A Group's members are read
 /// apart ([`relations::load`]): there may be 100,000 of them.
+///
+/// A Group comes with whether any binding names it (two primary-key lookups): the answer
+/// of an unbound group, nearly every one, then needs no read of the bindings. During
+/// `member-add-remove` that read was a tenth of the server's CPU.
 pub(super) fn columns(rt: ResourceType, with_relations: bool) -> &'static str {
     const COMMON: &str = "r.id, r.data, r.version, r.created_at, r.updated_at";
+    const GROUP: &str = "r.id, r.data, r.version, r.created_at, r.updated_at, \
+         (EXISTS (SELECT 1 FROM group_role_bindings b WHERE b.tenant_id = r.tenant_id AND b.group_id = r.id) \
+         OR EXISTS (SELECT 1 FROM group_project_bindings b WHERE b.tenant_id = r.tenant_id AND b.group_id = r.id)) \
+         AS bound";
     static USER: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
         let plain = format!("{COMMON}{}", standing_of(ResourceType::User));
         let with_groups = format!(
@@ -50,7 +65,7 @@ pub(super) fn columns(rt: ResourceType, with_relations: bool) -> &'static str {
     });
     match rt {
         ResourceType::User => &USER[usize::from(with_relations)],
-        ResourceType::Group => COMMON,
+        ResourceType::Group => GROUP,
     }
 }
 
@@ -81,11 +96,12 @@ fn select_by_id(rt: ResourceType, with_relations: bool) -> &'static str {
             )
         })
     });
+    static GROUP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("SELECT {} FROM groups r WHERE r.tenant_id = ? AND r.id = ?", columns(ResourceType::Group, false))
+    });
     match rt {
         ResourceType::User => &USER[usize::from(with_relations)],
-        ResourceType::Group => {
-            "SELECT r.id, r.data, r.version, r.created_at, r.updated_at FROM groups r WHERE r.tenant_id = ? AND r.id = ?"
-        }
+        ResourceType::Group => &GROUP,
     }
 }
 
@@ -160,6 +176,8 @@ pub fn create(
         members: None,
         groups: None,
         standing: None,
+        // No binding can name a group that did not exist a moment ago.
+        bound: (rt == ResourceType::Group).then_some(false),
     };
     match (rt, new.members) {
         (ResourceType::Group, Some(members)) if !members.is_empty() => {
@@ -252,6 +270,8 @@ pub fn update(
         members: None,
         groups: None,
         standing: None,
+        // Read in this same write: a SCIM write changes no binding.
+        bound: current.bound,
     }];
     if change.with_relations {
         relations::load(conn, tenant, &mut stored)?;
