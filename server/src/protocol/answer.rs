@@ -1,6 +1,7 @@
 //! A resource's answer written straight to bytes, for the default projection (neither
 //! `attributes` nor `excludedAttributes`), which is what identity providers send on every GET
-//! and filter.
+//! and filter, and for the default projection less the relations (`excludedAttributes=members`,
+//! which Entra and Okta send with every read and PATCH of a group).
 //!
 //! [`render`] builds a new map for the answer (every key hashed again, `groups` and `meta` as
 //! maps of their own), the overlay is cloned into it, and the whole is then serialized: on a
@@ -24,8 +25,28 @@ use super::render::{location, render};
 /// Attributes the answer itself writes; a document holding one goes the general way.
 const WRITTEN_HERE: [&str; 6] = ["schemas", "id", "members", "groups", "meta", "password"];
 
+/// What a projection leaves out of the default answer, when it is written directly.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Trim {
+    /// The relations: a Group's `members`, a User's `groups`.
+    pub relations: bool,
+    /// Extension objects that are empty, and their schemas: any `excludedAttributes` prunes
+    /// them (see `projection::apply`).
+    pub empty_extensions: bool,
+}
+
+impl Trim {
+    /// What `projection` leaves out, when that is all it does (see
+    /// [`super::projection::excludes_relations_only`]).
+    pub fn of(rt: ResourceType, projection: &Projection) -> Option<Self> {
+        super::projection::excludes_relations_only(rt, projection)
+            .map(|relations| Self { relations, empty_extensions: !projection.excluded.is_empty() })
+    }
+}
+
 /// Appends the answer for `res` under `projection` to `out`: written directly under the
-/// default projection, through [`render`] and the projection otherwise.
+/// default projection (or less the relations), through [`render`] and the projection
+/// otherwise.
 pub fn present_into(
     out: &mut Vec<u8>,
     res: StoredResource,
@@ -33,8 +54,10 @@ pub fn present_into(
     projection: &Projection,
     overlay: Option<&Map<String, Value>>,
 ) {
-    if projection.attributes.is_empty() && projection.excluded.is_empty() && write_default(out, &res, base, overlay) {
-        return;
+    if let Some(trim) = Trim::of(res.resource_type, projection) {
+        if write_default(out, &res, base, overlay, trim) {
+            return;
+        }
     }
     let rt = res.resource_type;
     let mut body = render(res, base);
@@ -56,15 +79,16 @@ pub fn present(
     out
 }
 
-/// Writes what the general path would give under the default projection. Answers false,
-/// having written nothing, for a document holding an attribute the answer writes itself (see
-/// [`WRITTEN_HERE`]) or an overlay that adds an attribute, a schema, or the primary role
-/// (`people::apply_overlay` moves or rebuilds those).
+/// Writes what the general path would give under the default projection, less what `trim`
+/// says. Answers false, having written nothing, for a document holding an attribute the
+/// answer writes itself (see [`WRITTEN_HERE`]) or an overlay that adds an attribute, a
+/// schema, or the primary role (`people::apply_overlay` moves or rebuilds those).
 pub fn write_default(
     out: &mut Vec<u8>,
     res: &StoredResource,
     base: &str,
     overlay: Option<&Map<String, Value>>,
+    trim: Trim,
 ) -> bool {
     let data = &res.data;
     if data.keys().any(|k| WRITTEN_HERE.contains(&k.as_str())) {
@@ -79,10 +103,16 @@ pub fn write_default(
             return false;
         }
     }
+    let current = |key: &str, stored| answered(overlay, key, stored);
+    let pruned = |key: &str, value: &Value| {
+        trim.empty_extensions
+            && value.as_object().is_some_and(Map::is_empty)
+            && rt.extensions().iter().any(|e| e.id == key)
+    };
     out.extend_from_slice(b"{\"schemas\":[");
     json_string(out, rt.core().id);
     for ext in rt.extensions() {
-        if data.contains_key(ext.id) {
+        if data.get(ext.id).is_some_and(|v| !pruned(ext.id, current(ext.id, v))) {
             out.push(b',');
             json_string(out, ext.id);
         }
@@ -90,14 +120,17 @@ pub fn write_default(
     out.extend_from_slice(b"],\"id\":");
     json_string(out, &res.id);
     for (key, value) in data {
-        let value = overlay.and_then(|o| o.iter().find(|(k, _)| *k == key)).map_or(value, |(_, v)| v);
+        let value = current(key, value);
+        if pruned(key, value) {
+            continue;
+        }
         out.push(b',');
         json_string(out, key);
         out.push(b':');
         // A JSON value always serializes into a `Vec`.
         let _ = serde_json::to_writer(&mut *out, value);
     }
-    array(out, "members", res.members.as_ref(), |out, m| {
+    array(out, "members", res.members.as_ref().filter(|_| !trim.relations), |out, m| {
         let member_rt = if m.kind == "Group" { ResourceType::Group } else { ResourceType::User };
         out.extend_from_slice(b"{\"value\":");
         json_string(out, &m.value);
@@ -113,7 +146,7 @@ pub fn write_default(
         }
         out.push(b'}');
     });
-    array(out, "groups", res.groups.as_ref(), |out, g| {
+    array(out, "groups", res.groups.as_ref().filter(|_| !trim.relations), |out, g| {
         out.extend_from_slice(b"{\"value\":");
         json_string(out, &g.value);
         out.extend_from_slice(b",\"$ref\":");
@@ -133,6 +166,11 @@ pub fn write_default(
     // `W/"3"` as a JSON string.
     let _ = write!(out, ",\"version\":\"W/\\\"{}\\\"\"}}}}", res.meta.version);
     true
+}
+
+/// The value answered for a stored attribute: the overlay's, or the stored one.
+fn answered<'v>(overlay: Option<&'v Map<String, Value>>, key: &str, stored: &'v Value) -> &'v Value {
+    overlay.and_then(|o| o.iter().find(|(k, _)| *k == key)).map_or(stored, |(_, v)| v)
 }
 
 /// `,"key":[…]`, each item written by `write`; nothing at all when there are none (as

@@ -44,12 +44,17 @@ fn resolve_all(rt: ResourceType, names: &[String]) -> Vec<Selection> {
     names.iter().filter_map(|n| resolve(rt, n)).collect()
 }
 
-/// Whether members (groups) or groups (users) will be shown, so storage can skip reading them.
-pub fn wants_relations(rt: ResourceType, projection: &Projection) -> bool {
-    let name = match rt {
+/// The attribute that lists a resource's relations: a Group's members, a User's groups.
+fn relation(rt: ResourceType) -> &'static str {
+    match rt {
         ResourceType::Group => "members",
         ResourceType::User => "groups",
-    };
+    }
+}
+
+/// Whether members (groups) or groups (users) will be shown, so storage can skip reading them.
+pub fn wants_relations(rt: ResourceType, projection: &Projection) -> bool {
+    let name = relation(rt);
     let hits =
         |list: &[Selection]| list.iter().any(|s| matches!(s, Selection::Attr { ext: None, name: n, .. } if *n == name));
     let excluded_whole = resolve_all(rt, &projection.excluded)
@@ -60,6 +65,24 @@ pub fn wants_relations(rt: ResourceType, projection: &Projection) -> bool {
     } else {
         hits(&resolve_all(rt, &projection.attributes)) && !excluded_whole
     }
+}
+
+/// For a projection that selects nothing and excludes nothing but the relations (Entra and
+/// Okta send `excludedAttributes=members` with every read and PATCH of a group):
+/// `Some(whether it excludes them)`. `None` for any other projection.
+pub fn excludes_relations_only(rt: ResourceType, projection: &Projection) -> Option<bool> {
+    if !projection.attributes.is_empty() {
+        return None;
+    }
+    let name = relation(rt);
+    let mut excludes = false;
+    for selection in resolve_all(rt, &projection.excluded) {
+        match selection {
+            Selection::Attr { ext: None, name: n, sub: None } if n == name => excludes = true,
+            _ => return None,
+        }
+    }
+    Some(excludes)
 }
 
 /// Applies the projection to a rendered resource.
@@ -91,7 +114,7 @@ pub fn apply(rt: ResourceType, resource: &mut Map<String, Value>, projection: &P
     for selection in resolve_all(rt, &projection.excluded) {
         match selection {
             Selection::Extension(urn) => {
-                resource.remove(urn);
+                resource.shift_remove(urn);
             }
             Selection::Attr { ext, name, sub } => {
                 if is_always(rt, ext, name) {
@@ -104,7 +127,7 @@ pub fn apply(rt: ResourceType, resource: &mut Map<String, Value>, projection: &P
                 let Some(holder) = holder else { continue };
                 match sub {
                     None => {
-                        holder.remove(name);
+                        holder.shift_remove(name);
                     }
                     Some(sub) => {
                         if let Some(v) = holder.get_mut(name) {
@@ -130,7 +153,7 @@ fn prune_schemas(rt: ResourceType, resource: &mut Map<String, Value>) {
         .filter(|id| resource.get(*id).is_none_or(|v| v.as_object().is_some_and(Map::is_empty)))
         .collect();
     for id in &gone {
-        resource.remove(*id);
+        resource.shift_remove(*id);
     }
     if let Some(Value::Array(schemas)) = resource.get_mut("schemas") {
         schemas.retain(|s| s.as_str().is_none_or(|s| !gone.iter().any(|g| g.eq_ignore_ascii_case(s))));
@@ -182,7 +205,7 @@ fn keep_subs(value: &mut Value, subs: &[&str]) {
 fn drop_sub(value: &mut Value, sub: &str) {
     match value {
         Value::Object(o) => {
-            o.remove(sub);
+            o.shift_remove(sub);
         }
         Value::Array(items) => items.iter_mut().for_each(|v| drop_sub(v, sub)),
         _ => {}

@@ -4,20 +4,34 @@ use time::macros::datetime;
 
 use super::*;
 use crate::domain::resource::{GroupRef, Member, Meta};
-use crate::domain::schema::{ENTERPRISE_USER, ROLLCALL_USER};
+use crate::domain::schema::{ENTERPRISE_USER, ROLLCALL_GROUP, ROLLCALL_USER};
+
+/// The general path's bytes under the default projection: render, overlay, serialization.
+fn general(res: StoredResource, base: &str, overlay: Option<&Map<String, Value>>) -> Vec<u8> {
+    general_under(res, base, overlay, &Projection::default())
+}
 
 /// The general path's bytes: render, overlay, projection, serialization.
-fn general(res: StoredResource, base: &str, overlay: Option<&Map<String, Value>>) -> Vec<u8> {
+fn general_under(
+    res: StoredResource,
+    base: &str,
+    overlay: Option<&Map<String, Value>>,
+    projection: &Projection,
+) -> Vec<u8> {
     let rt = res.resource_type;
     let mut body = render(res, base);
     crate::protocol::people::apply_overlay(&mut body, overlay);
-    crate::protocol::projection::apply(rt, &mut body, &Projection::default());
+    crate::protocol::projection::apply(rt, &mut body, projection);
     serde_json::to_vec(&body).expect("serializes")
 }
 
 fn direct(res: &StoredResource, base: &str, overlay: Option<&Map<String, Value>>) -> Option<Vec<u8>> {
     let mut out = Vec::new();
-    write_default(&mut out, res, base, overlay).then_some(out)
+    write_default(&mut out, res, base, overlay, Trim::default()).then_some(out)
+}
+
+fn excluding(names: &[&str]) -> Projection {
+    Projection { attributes: Vec::new(), excluded: names.iter().map(|n| (*n).to_owned()).collect() }
 }
 
 fn user(data: Value) -> StoredResource {
@@ -126,8 +140,44 @@ fn shapes_the_general_path_treats_specially_are_left_to_it() {
     }
     // A projection goes the general way, and is applied.
     let projected = Projection { attributes: vec!["userName".into()], excluded: Vec::new() };
-    let answer: Value = serde_json::from_slice(&present(res, base, &projected, None)).unwrap();
+    let answer: Value = serde_json::from_slice(&present(res.clone(), base, &projected, None)).unwrap();
     assert_eq!(answer.as_object().unwrap().keys().collect::<Vec<_>>(), ["schemas", "id", "userName"]);
+    for other in [excluding(&["userName"]), excluding(&["groups.display"]), excluding(&["members", "title"])] {
+        assert_eq!(Trim::of(ResourceType::User, &other), None, "{other:?}");
+    }
+}
+
+#[test]
+fn excluding_the_relations_is_written_directly() {
+    let base = "http://h/scim/v2";
+    let group = StoredResource {
+        resource_type: ResourceType::Group,
+        id: "g".into(),
+        data: json!({"displayName": "Ops", ROLLCALL_GROUP: {}}).as_object().cloned().unwrap(),
+        meta: user(json!({})).meta,
+        members: Some(vec![Member { value: "u1".into(), kind: "User".into(), declared_kind: None, display: None }]),
+        groups: None,
+        standing: None,
+        bound: Some(false),
+    };
+    // What Entra and Okta send: the members and the empty extension (pruned by any
+    // exclusion) are left out, and the bytes are the general path's.
+    for names in [&["members"][..], &["MEMBERS"], &["urn:ietf:params:scim:schemas:core:2.0:Group:members"]] {
+        let projection = excluding(names);
+        let trim = Trim::of(ResourceType::Group, &projection).expect("only the relations");
+        assert_eq!(trim, Trim { relations: true, empty_extensions: true });
+        let mut out = Vec::new();
+        assert!(write_default(&mut out, &group, base, None, trim));
+        assert_eq!(out, general_under(group.clone(), base, None, &projection));
+        let answer: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(answer["schemas"], json!(["urn:ietf:params:scim:schemas:core:2.0:Group"]));
+        assert!(answer.get("members").is_none() && answer.get(ROLLCALL_GROUP).is_none());
+    }
+    // A bound group's overlay fills the extension: it stays.
+    let overlay = json!({ROLLCALL_GROUP: {"companyRole": "admin"}});
+    let answer: Value =
+        serde_json::from_slice(&present(group, base, &excluding(&["members"]), overlay.as_object())).unwrap();
+    assert_eq!(answer[ROLLCALL_GROUP], json!({"companyRole": "admin"}));
 }
 
 fn json_leaf() -> impl Strategy<Value = Value> {
@@ -168,6 +218,7 @@ fn key() -> impl Strategy<Value = String> {
             "password",
             ENTERPRISE_USER,
             ROLLCALL_USER,
+            ROLLCALL_GROUP,
             "urn:other:ext",
         ])
         .prop_map(str::to_owned),
@@ -180,8 +231,8 @@ fn map() -> impl Strategy<Value = Map<String, Value>> {
 }
 
 proptest! {
-    /// Whatever the document, overlay, relations and base: when the answer is written
-    /// directly, its bytes are the general path's; and `present` always gives them.
+    /// Whatever the document, overlay, relations, base and exclusions: when the answer is
+    /// written directly, its bytes are the general path's; and `present` always gives them.
     #[test]
     fn the_direct_answer_is_the_general_answer(
         is_user in any::<bool>(),
@@ -191,6 +242,17 @@ proptest! {
         base in prop_oneof![Just("http://127.0.0.1:1/scim/v2".to_owned()), ".{0,10}"],
         relations in prop::collection::vec((".{1,5}", ".{0,5}", any::<bool>(), prop::option::of(".{0,4}")), 0..3),
         version in any::<i64>(),
+        excluded in prop::sample::select(vec![
+            &[][..],
+            &["members"],
+            &["groups"],
+            &["Members"],
+            &["urn:ietf:params:scim:schemas:core:2.0:User:groups"],
+            &["members", "groups"],
+            &["no-such-attribute"],
+            &["userName"],
+            &["emails.value"],
+        ]),
     ) {
         let rt = if is_user { ResourceType::User } else { ResourceType::Group };
         let members = (!is_user).then(|| relations.iter().map(|(v, d, g, t)| Member {
@@ -210,10 +272,14 @@ proptest! {
             standing: None,
             bound: None,
         };
-        let expected = general(res.clone(), &base, overlay.as_ref());
-        if let Some(written) = direct(&res, &base, overlay.as_ref()) {
-            prop_assert_eq!(&written, &expected);
+        let projection = excluding(excluded);
+        let expected = general_under(res.clone(), &base, overlay.as_ref(), &projection);
+        if let Some(trim) = Trim::of(rt, &projection) {
+            let mut written = Vec::new();
+            if write_default(&mut written, &res, &base, overlay.as_ref(), trim) {
+                prop_assert_eq!(&written, &expected);
+            }
         }
-        prop_assert_eq!(present(res, &base, &Projection::default(), overlay.as_ref()), expected);
+        prop_assert_eq!(present(res, &base, &projection, overlay.as_ref()), expected);
     }
 }
