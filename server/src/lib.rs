@@ -23,8 +23,20 @@ pub fn build_app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
         .nest("/admin", admin::routes(&state))
         .nest("/auth", admin::signin::routes(&state))
         .at("/healthz", get(healthz).data(state.clone()))
-        .with(poem::middleware::Tracing)
+        .around(|ep, req| async move { logged(ep, req).await })
         .map_to_response()
+}
+
+/// poem's request span and its `response` event, when the log records them at all. poem's
+/// `Tracing` formats the peer's address (after looking for forwarding headers), builds the
+/// span and times the request whether or not anything records them: skipping it under the
+/// default `warn` filter saves about 2,000 of a GET's 130,000 instructions (callgrind).
+async fn logged<E: Endpoint<Output = Response>>(ep: Arc<E>, req: poem::Request) -> poem::Result<Response> {
+    if tracing::enabled!(target: "poem::middleware::tracing_mw", tracing::Level::INFO) {
+        poem::middleware::Middleware::transform(&poem::middleware::Tracing, ep).call(req).await
+    } else {
+        ep.call(req).await
+    }
 }
 
 #[handler]

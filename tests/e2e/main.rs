@@ -13,6 +13,7 @@ mod etags;
 mod filters;
 mod groups;
 mod lifecycle;
+mod logging;
 mod mail;
 mod patch;
 mod projects;
