@@ -5,6 +5,7 @@
 pub mod allocation;
 pub mod audit;
 pub mod clock;
+pub mod document;
 pub mod error;
 pub mod filter;
 pub mod lifecycle;

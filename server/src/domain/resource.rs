@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use super::document::Document;
 use super::filter::{AttrPath, Filter};
 use super::normalize::MemberRef;
 use super::schema::ResourceType;
@@ -43,7 +44,7 @@ pub struct GroupRef {
 pub struct StoredResource {
     pub resource_type: ResourceType,
     pub id: String,
-    pub data: Map<String, Value>,
+    pub data: Document,
     pub meta: Meta,
     /// Groups only, and only when asked for: the members.
     pub members: Option<Vec<Member>>,

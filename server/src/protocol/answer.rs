@@ -90,45 +90,42 @@ pub fn write_default(
     overlay: Option<&Map<String, Value>>,
     trim: Trim,
 ) -> bool {
-    let data = &res.data;
-    if data.keys().any(|k| WRITTEN_HERE.contains(&k.as_str())) {
+    let data = members(res);
+    if data.iter().any(|(k, _)| WRITTEN_HERE.contains(k)) {
         return false;
     }
     let rt = res.resource_type;
     if let Some(overlay) = overlay {
         let in_place = |k: &String| {
-            k != "roles" && data.keys().any(|d| d == k) && (!k.starts_with("urn:") || rt.extension(k).is_some())
+            k != "roles" && data.iter().any(|(d, _)| d == k) && (!k.starts_with("urn:") || rt.extension(k).is_some())
         };
         if !overlay.keys().all(in_place) {
             return false;
         }
     }
-    let current = |key: &str, stored| answered(overlay, key, stored);
-    let pruned = |key: &str, value: &Value| {
-        trim.empty_extensions
-            && value.as_object().is_some_and(Map::is_empty)
-            && rt.extensions().iter().any(|e| e.id == key)
+    let pruned = |key: &str, value: &Answered<'_>| {
+        trim.empty_extensions && value.is_empty_object() && rt.extensions().iter().any(|e| e.id == key)
     };
     out.extend_from_slice(b"{\"schemas\":[");
     json_string(out, rt.core().id);
     for ext in rt.extensions() {
-        if data.get(ext.id).is_some_and(|v| !pruned(ext.id, current(ext.id, v))) {
+        if data.iter().find(|(k, _)| *k == ext.id).is_some_and(|(_, v)| !pruned(ext.id, &current(overlay, ext.id, *v)))
+        {
             out.push(b',');
             json_string(out, ext.id);
         }
     }
     out.extend_from_slice(b"],\"id\":");
     json_string(out, &res.id);
-    for (key, value) in data {
-        let value = current(key, value);
-        if pruned(key, value) {
+    for &(key, value) in &data {
+        let value = current(overlay, key, value);
+        if pruned(key, &value) {
             continue;
         }
         out.push(b',');
         json_string(out, key);
         out.push(b':');
-        // A JSON value always serializes into a `Vec`.
-        let _ = serde_json::to_writer(&mut *out, value);
+        value.write(out);
     }
     array(out, "members", res.members.as_ref().filter(|_| !trim.relations), |out, m| {
         let member_rt = if m.kind == "Group" { ResourceType::Group } else { ResourceType::User };
@@ -168,9 +165,111 @@ pub fn write_default(
     true
 }
 
-/// The value answered for a stored attribute: the overlay's, or the stored one.
-fn answered<'v>(overlay: Option<&'v Map<String, Value>>, key: &str, stored: &'v Value) -> &'v Value {
-    overlay.and_then(|o| o.iter().find(|(k, _)| *k == key)).map_or(stored, |(_, v)| v)
+/// What the answer says for a stored attribute: the overlay's value, or the stored one.
+fn current<'a>(overlay: Option<&'a Map<String, Value>>, key: &str, stored: Stored<'a>) -> Answered<'a> {
+    match overlay.and_then(|o| o.iter().find(|(k, _)| *k == key)) {
+        Some((_, v)) => Answered::Value(v),
+        None => stored.answered(),
+    }
+}
+
+/// A stored attribute: as stored (see
+/// [`Document::stored_members`](crate::domain::document::Document::stored_members)), or from
+/// the map.
+#[derive(Clone, Copy)]
+enum Stored<'a> {
+    Text(&'a str),
+    Value(&'a Value),
+}
+
+/// What the answer says for an attribute.
+enum Answered<'a> {
+    /// Stored text that serde_json would write the same (see [`as_written`]).
+    Text(&'a str),
+    Value(&'a Value),
+    Parsed(Value),
+}
+
+impl<'a> Stored<'a> {
+    fn answered(self) -> Answered<'a> {
+        match self {
+            Stored::Text(text) if as_written(text) => Answered::Text(text),
+            // Checked as JSON when read.
+            Stored::Text(text) => Answered::Parsed(serde_json::from_str(text).unwrap_or(Value::Null)),
+            Stored::Value(v) => Answered::Value(v),
+        }
+    }
+}
+
+impl Answered<'_> {
+    fn is_empty_object(&self) -> bool {
+        match self {
+            Answered::Text(text) => *text == "{}",
+            Answered::Value(v) => v.as_object().is_some_and(Map::is_empty),
+            Answered::Parsed(v) => v.as_object().is_some_and(Map::is_empty),
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Answered::Text(text) => out.extend_from_slice(text.as_bytes()),
+            // A JSON value always serializes into a `Vec`.
+            Answered::Value(v) => {
+                let _ = serde_json::to_writer(&mut *out, v);
+            }
+            Answered::Parsed(v) => {
+                let _ = serde_json::to_writer(&mut *out, v);
+            }
+        }
+    }
+}
+
+/// The document's members in order: its stored text's when it is unchanged since read.
+fn members(res: &StoredResource) -> Vec<(&str, Stored<'_>)> {
+    match res.data.stored_members() {
+        Some(stored) => stored.map(|(k, v)| (k, Stored::Text(v))).collect(),
+        None => res.data.iter().map(|(k, v)| (k.as_str(), Stored::Value(v))).collect(),
+    }
+}
+
+/// Whether serde_json, having parsed the JSON `text`, would write it back byte for byte:
+/// no whitespace between tokens, no escapes (serde_json writes only some), and numbers only
+/// as plain integers that it keeps as integers (a fraction or an exponent may be written
+/// another way). What we stored was written by serde_json and passes; anything else is
+/// parsed and written again.
+fn as_written(text: &str) -> bool {
+    let mut in_string = false;
+    let mut digits = 0usize;
+    let mut previous = 0u8;
+    for &b in text.as_bytes() {
+        if in_string {
+            match b {
+                b'"' => in_string = false,
+                b'\\' => return false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b'0'..=b'9' => {
+                    // `-0` is written `0`; past 18 digits an integer may not fit 64 bits.
+                    digits += 1;
+                    if (b == b'0' && previous == b'-') || digits > 18 {
+                        return false;
+                    }
+                }
+                // Letters spell `true`, `false` and `null`; after a digit, an exponent.
+                b'a'..=b'z' if !previous.is_ascii_digit() => {}
+                b'{' | b'}' | b'[' | b']' | b':' | b',' | b'-' => {}
+                _ => return false,
+            }
+        }
+        if !b.is_ascii_digit() {
+            digits = 0;
+        }
+        previous = b;
+    }
+    !in_string
 }
 
 /// `,"key":[…]`, each item written by `write`; nothing at all when there are none (as

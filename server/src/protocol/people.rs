@@ -65,7 +65,7 @@ pub fn resource_of(p: &Person) -> StoredResource {
     StoredResource {
         resource_type: ResourceType::User,
         id: p.id.clone(),
-        data: p.data.clone(),
+        data: p.data.clone().into(),
         meta: crate::domain::resource::Meta { created: p.created, last_modified: p.updated, version: p.version },
         members: None,
         groups: None,
@@ -152,8 +152,9 @@ fn apply_standing(body: &mut Map<String, Value>, standing: &Standing) {
 fn mirrors_of(item: &StoredResource) -> Map<String, Value> {
     let mut m = Map::new();
     for key in MIRRORED {
-        if let Some(v) = item.data.get(key) {
-            m.insert(key.to_owned(), v.clone());
+        // Without making the document's map: only these few values are wanted.
+        if let Some(v) = item.data.value_of(key) {
+            m.insert(key.to_owned(), v.into_owned());
         }
     }
     m
@@ -250,7 +251,7 @@ pub async fn overlays_known(
     let full = wants_extension(projection, ROLLCALL_USER);
     // Without the extension the overlay needs only what the person row says, and a User
     // whose document has none of the mirrored attributes needs nothing at all.
-    let mirrored = |r: &StoredResource| MIRRORED.iter().any(|k| r.data.contains_key(*k));
+    let mirrored = |r: &StoredResource| MIRRORED.iter().any(|k| r.data.has(k));
     if !full {
         // The store read the standing with the document (a person just written has it
         // too): no second read.

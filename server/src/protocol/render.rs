@@ -30,7 +30,7 @@ pub fn render(res: StoredResource, base: &str) -> Map<String, Value> {
     let mut out = Map::with_capacity(res.data.len() + 5);
     out.insert("schemas".into(), Value::Array(schemas));
     out.insert("id".into(), Value::from(res.id.as_str()));
-    for (k, v) in res.data {
+    for (k, v) in res.data.into_map() {
         if k != "password" {
             out.insert(k, v);
         }

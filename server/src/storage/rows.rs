@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
+use crate::domain::document::Document;
 use crate::domain::resource::{Keyset, ListQuery, Meta, SortKey, SortOrder, StoredResource, TenantId};
 use crate::domain::schema::{AttrType, ResourceType};
 use crate::domain::{Error, Result};
@@ -298,10 +299,8 @@ pub struct RawRow {
 
 impl RawRow {
     pub fn decode(self, rt: ResourceType) -> Result<StoredResource> {
-        let data = match serde_json::from_str(&self.data) {
-            Ok(Value::Object(map)) => map,
-            _ => return Err(Error::Storage("stored resource is not a JSON object".into())),
-        };
+        let data = Document::from_stored(self.data)
+            .map_err(|_| Error::Storage("stored resource is not a JSON object".into()))?;
         Ok(StoredResource {
             resource_type: rt,
             id: self.id,

@@ -3,6 +3,7 @@ use serde_json::json;
 use time::macros::datetime;
 
 use super::*;
+use crate::domain::document::Document;
 use crate::domain::resource::{GroupRef, Member, Meta};
 use crate::domain::schema::{ENTERPRISE_USER, ROLLCALL_GROUP, ROLLCALL_USER};
 
@@ -38,7 +39,7 @@ fn user(data: Value) -> StoredResource {
     StoredResource {
         resource_type: ResourceType::User,
         id: "0192-u".into(),
-        data: data.as_object().cloned().expect("an object"),
+        data: data.as_object().cloned().expect("an object").into(),
         meta: Meta {
             created: datetime!(2026-12-06 10:00:00.123456 UTC),
             last_modified: datetime!(2026-12-07 00:30 UTC),
@@ -89,7 +90,7 @@ fn a_group_with_members_is_written_as_the_general_path_writes_it() {
     let res = StoredResource {
         resource_type: ResourceType::Group,
         id: "g1".into(),
-        data: json!({"displayName": "Sales", "externalId": "x"}).as_object().cloned().unwrap(),
+        data: json!({"displayName": "Sales", "externalId": "x"}).as_object().cloned().unwrap().into(),
         meta: Meta {
             created: datetime!(2026-01-01 0:00 UTC),
             last_modified: datetime!(2026-01-02 0:00 UTC),
@@ -153,7 +154,7 @@ fn excluding_the_relations_is_written_directly() {
     let group = StoredResource {
         resource_type: ResourceType::Group,
         id: "g".into(),
-        data: json!({"displayName": "Ops", ROLLCALL_GROUP: {}}).as_object().cloned().unwrap(),
+        data: json!({"displayName": "Ops", ROLLCALL_GROUP: {}}).as_object().cloned().unwrap().into(),
         meta: user(json!({})).meta,
         members: Some(vec![Member { value: "u1".into(), kind: "User".into(), declared_kind: None, display: None }]),
         groups: None,
@@ -178,6 +179,27 @@ fn excluding_the_relations_is_written_directly() {
     let answer: Value =
         serde_json::from_slice(&present(group, base, &excluding(&["members"]), overlay.as_object())).unwrap();
     assert_eq!(answer[ROLLCALL_GROUP], json!({"companyRole": "admin"}));
+}
+
+#[test]
+fn stored_text_is_written_as_stored_only_where_serde_json_would_write_the_same() {
+    let text = r#"{"userName":"ann","title":"caf\u00e9 \/ \"x\"","n":-0,"f":1.50,"e":1e3,"big":123456789012345678901,
+        "nested":{"a": [1, 2]},"plain":{"a":[1,-2,true,null,"x"]},"ok":12345}"#;
+    let mut res = user(json!({}));
+    res.data = Document::from_stored(text.to_owned()).unwrap();
+    let written = direct(&res, "http://h/scim/v2", None).expect("written directly");
+    assert_eq!(written, general(res.clone(), "http://h/scim/v2", None));
+    let answer = String::from_utf8(written).unwrap();
+    assert!(
+        answer.contains(r#""title":"café / \"x\"","n":-0.0,"f":1.5,"e":1000.0,"big":1.2345678901234567e+20"#),
+        "{answer}"
+    );
+    assert!(answer.contains(r#""nested":{"a":[1,2]},"plain":{"a":[1,-2,true,null,"x"]},"ok":12345"#), "{answer}");
+    for (text, written) in
+        [("\"x\"", true), ("-0", false), ("10", true), ("1e5", false), ("[true, 1]", false), ("\"a\\nb\"", false)]
+    {
+        assert_eq!(as_written(text), written, "{text}");
+    }
 }
 
 fn json_leaf() -> impl Strategy<Value = Value> {
@@ -242,6 +264,7 @@ proptest! {
         base in prop_oneof![Just("http://127.0.0.1:1/scim/v2".to_owned()), ".{0,10}"],
         relations in prop::collection::vec((".{1,5}", ".{0,5}", any::<bool>(), prop::option::of(".{0,4}")), 0..3),
         version in any::<i64>(),
+        stored_as in 0..3u8,
         excluded in prop::sample::select(vec![
             &[][..],
             &["members"],
@@ -262,6 +285,12 @@ proptest! {
             display: (!d.is_empty()).then(|| d.clone()),
         }).collect());
         let groups = is_user.then(|| relations.iter().map(|(v, d, _, _)| GroupRef { value: v.clone(), display: d.clone() }).collect());
+        // As a map, or as stored text written compactly (as we store it) or not.
+        let data = match stored_as {
+            0 => data.into(),
+            1 => Document::from_stored(serde_json::to_string(&data).unwrap()).unwrap(),
+            _ => Document::from_stored(serde_json::to_string_pretty(&data).unwrap()).unwrap(),
+        };
         let res = StoredResource {
             resource_type: rt,
             id,

@@ -83,7 +83,7 @@ pub async fn create(
     let mut stored = StoredResource {
         resource_type: rt,
         id,
-        data: new.data,
+        data: new.data.into(),
         meta: Meta { created: now, last_modified: now, version: 1 },
         members: None,
         groups: None,
