@@ -11,7 +11,9 @@
 # not SECONDS, which bash keeps counting by itself),
 # CONCURRENCY (32), BULK_USERS for the bulk-total job (100000), SCENARIOS (space-separated,
 # default all), PEER_USERS / PEER_GROUP_MEMBERS / PEER_BULK_USERS (default: the same),
-# OUT (directory for the JSON reports and logs; default a temporary one, kept).
+# OUT (directory for the JSON reports and logs; default a temporary one, kept), SQLITE_VFS (the
+# VFS our server opens its database with: unix-excl, for a server that is the file's only user,
+# as measured in the README; empty for SQLite's default).
 #
 # Only 127.0.0.1 is used; ports are picked free by the servers or by the OS.
 set -euo pipefail
@@ -23,6 +25,7 @@ GROUP_MEMBERS="${GROUP_MEMBERS:-$USERS}"
 SECONDS_EACH="${SCENARIO_SECONDS:-10}"
 CONCURRENCY="${CONCURRENCY:-32}"
 BULK_USERS="${BULK_USERS:-100000}"
+SQLITE_VFS="${SQLITE_VFS-unix-excl}"
 SCENARIOS="${SCENARIOS:-}"
 OUT="${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/scim-bench.XXXXXX")}"
 TOKEN="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -80,13 +83,14 @@ PY
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB; load: $(cut -d' ' -f1-3 /proc/loadavg); speed gauge before: $(gauge)" | tee "$OUT/machine.txt"
+echo "our server's SQLite VFS: ${SQLITE_VFS:-the default}" | tee -a "$OUT/machine.txt"
 
 cargo build --release --locked -p scim-server -p scim-conformance
 
 # Ours: a fresh SQLite database, a free port.
 db_dir="$OUT/rollcall-db"
 rm -rf "$db_dir" && mkdir -p "$db_dir"
-SCIM_LOG=warn target/release/scim-server --database "sqlite://$db_dir/scim.db" \
+SCIM_LOG=warn target/release/scim-server --database "sqlite://$db_dir/scim.db${SQLITE_VFS:+?vfs=$SQLITE_VFS}" \
   serve --listen 127.0.0.1:0 --bootstrap-token "$TOKEN" >"$OUT/rollcall.log" 2>&1 &
 server_pid=$!
 origin="$(wait_for_line "$OUT/rollcall.log" 'http://127\.0\.0\.1:[0-9]+$' | head -1)"
@@ -96,7 +100,7 @@ stop_server
 # Ours again at the peer's data size, when it differs, for a like-for-like comparison.
 if [[ -n "${PEER_VENV:-}" && "${PEER_USERS:-$USERS}" != "$USERS" ]]; then
   rm -rf "$db_dir" && mkdir -p "$db_dir"
-  SCIM_LOG=warn target/release/scim-server --database "sqlite://$db_dir/scim.db" \
+  SCIM_LOG=warn target/release/scim-server --database "sqlite://$db_dir/scim.db${SQLITE_VFS:+?vfs=$SQLITE_VFS}" \
     serve --listen 127.0.0.1:0 --bootstrap-token "$TOKEN" >"$OUT/rollcall-small.log" 2>&1 &
   server_pid=$!
   origin="$(wait_for_line "$OUT/rollcall-small.log" 'http://127\.0\.0\.1:[0-9]+$' | head -1)"

@@ -79,6 +79,8 @@ struct Writer {
 
 pub struct Engine {
     path: PathBuf,
+    /// The SQLite VFS every connection opens the file with (see [`vfs_of`]).
+    vfs: Option<String>,
     writer: Arc<tokio::sync::Mutex<Writer>>,
     /// Writes holding the writer or waiting for it.
     under_way: Arc<AtomicUsize>,
@@ -92,15 +94,22 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Opens the writer and `readers` reader connections on the (already migrated) file.
-    pub fn open(path: &Path, readers: usize) -> Result<Self> {
-        Self::open_with(path, readers, CHECKPOINT_EVERY, Arc::new(AtomicBool::new(false)))
+    /// Opens the writer and `readers` reader connections on the (already migrated) file,
+    /// through the VFS `vfs` (SQLite's default when `None`).
+    pub fn open(path: &Path, vfs: Option<&str>, readers: usize) -> Result<Self> {
+        Self::open_with(path, vfs, readers, CHECKPOINT_EVERY, Arc::new(AtomicBool::new(false)))
     }
 
     /// As [`Engine::open`], with the checkpointer's period (tests make it run never) and the
     /// flag by which it asks the committer to let the WAL start over (tests set it).
-    fn open_with(path: &Path, readers: usize, checkpoint_every: Duration, restart: Arc<AtomicBool>) -> Result<Self> {
-        let writer_conn = open(path, Role::Writer)?;
+    fn open_with(
+        path: &Path,
+        vfs: Option<&str>,
+        readers: usize,
+        checkpoint_every: Duration,
+        restart: Arc<AtomicBool>,
+    ) -> Result<Self> {
+        let writer_conn = open(path, vfs, Role::Writer)?;
         // The writer does not checkpoint after each commit (a whole checkpoint writes and
         // syncs the database file, a stall of tens of milliseconds for every write queued
         // behind it): the checkpointer thread does, beside it, and the committer only copies
@@ -129,7 +138,7 @@ impl Engine {
             .name("sqlite-commit".into())
             .spawn(move || commit_loop(&committed, &gathering, &restart, &signals))
             .map_err(|e| Error::Storage(Box::new(e)))?;
-        let checkpoint_conn = open(path, Role::Writer)?;
+        let checkpoint_conn = open(path, vfs, Role::Writer)?;
         let (checkpointer, stop) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
@@ -144,7 +153,7 @@ impl Engine {
         let (reader_tx, reader_rx) = mpsc::channel::<ReadJob>();
         let reader_rx = Arc::new(Mutex::new(reader_rx));
         for n in 0..readers.max(1) {
-            let conn = open(path, Role::Scanner)?;
+            let conn = open(path, vfs, Role::Scanner)?;
             let jobs = reader_rx.clone();
             std::thread::Builder::new()
                 .name(format!("sqlite-reader-{n}"))
@@ -164,6 +173,7 @@ impl Engine {
         }
         Ok(Self {
             path: path.to_owned(),
+            vfs: vfs.map(str::to_owned),
             writer,
             under_way,
             commit,
@@ -192,7 +202,7 @@ impl Engine {
     #[cfg(test)]
     pub fn open_without_checkpointer(path: &Path) -> Result<(Self, Arc<AtomicBool>)> {
         let restart = Arc::new(AtomicBool::new(false));
-        Ok((Self::open_with(path, 1, Duration::from_secs(24 * 3600), restart.clone())?, restart))
+        Ok((Self::open_with(path, None, 1, Duration::from_secs(24 * 3600), restart.clone())?, restart))
     }
 
     /// The writes holding the writer or waiting for it.
@@ -245,7 +255,7 @@ impl Engine {
         let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         match pooled {
             Some(conn) => Ok(conn),
-            None => open(&self.path, Role::Reader),
+            None => open(&self.path, self.vfs.as_deref(), Role::Reader),
         }
     }
 
@@ -478,14 +488,18 @@ fn stopped() -> Error {
     Error::Storage("the SQLite engine has stopped".into())
 }
 
-fn open(path: &Path, role: Role) -> Result<Connection> {
+fn open(path: &Path, vfs: Option<&str>, role: Role) -> Result<Connection> {
     let read_only = role != Role::Writer;
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
-    let conn = Connection::open_with_flags(path, flags).map_err(sqlite_error)?;
+    let conn = match vfs {
+        Some(vfs) => Connection::open_with_flags_and_vfs(path, flags, vfs),
+        None => Connection::open_with_flags(path, flags),
+    }
+    .map_err(sqlite_error)?;
     conn.busy_timeout(Duration::from_secs(10)).map_err(sqlite_error)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // WAL is a property of the file (set by the migrating connection); these are per connection.
@@ -581,4 +595,13 @@ pub fn sqlite_error(e: rusqlite::Error) -> Error {
 /// The database file named by a `sqlite:` URL.
 pub fn file_of(options: &sqlx::sqlite::SqliteConnectOptions) -> PathBuf {
     options.get_filename().to_path_buf()
+}
+
+/// The VFS a `sqlite:` URL names with `?vfs=NAME`, which sqlx's connections use too (sqlx
+/// keeps it to itself). `unix-excl` is the one that matters: the process holds the file's
+/// lock for as long as it runs, so SQLite's locks are taken in memory rather than with
+/// `fcntl`, and the WAL index lives in memory rather than in the `-shm` file.
+pub fn vfs_of(url: &str) -> Option<String> {
+    let (_, query) = url.split_once('?')?;
+    query.split('&').find_map(|pair| pair.strip_prefix("vfs=")).filter(|v| !v.is_empty()).map(str::to_owned)
 }
