@@ -193,3 +193,28 @@ async fn fail_on_errors_counts_errors_and_limits_are_advertised_and_enforced() {
     assert_eq!(r.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
     assert_eq!(app.get("/Users").await.expect(200).body["totalResults"], 2, "nothing of a refused request was written");
 }
+
+/// An operation is held to the single-resource body limit (1 MiB by default) however it
+/// travels: alone it would be refused with 413, and so it is inside a Bulk request, which
+/// may carry more in all. The operations beside it run.
+#[tokio::test]
+async fn an_operation_larger_than_a_single_request_may_be_is_refused_alone() {
+    let app = TestApp::new().await;
+    let padding = "x".repeat(1_100_000);
+    let r = app
+        .post(
+            "/Bulk",
+            bulk(json!([
+                {"method": "POST", "path": "/Users", "bulkId": "small", "data": {"userName": "small"}},
+                {"method": "POST", "path": "/Users", "bulkId": "big", "data": {"userName": "big", "title": padding}}
+            ])),
+        )
+        .await
+        .expect(200);
+    let statuses: Vec<&str> =
+        r.body["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["201", "413"]);
+    let users = app.get("/Users").await.expect(200);
+    assert_eq!(users.body["totalResults"], 1);
+    assert_eq!(users.body["Resources"][0]["userName"], "small");
+}

@@ -19,7 +19,7 @@ use crate::domain::tenant::Scope;
 
 use super::discovery::RESOURCE_TYPES;
 use super::error::ScimError;
-use super::http::{base_url, json_body, scim_json};
+use super::http::{base_url, scim_json, sized_json_body, ParsedBody};
 use super::render::{etag, location};
 use super::{auth, resources, AppState};
 
@@ -49,8 +49,11 @@ pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, Sc
         .acquire()
         .await
         .map_err(|_| ScimError::new(StatusCode::SERVICE_UNAVAILABLE, None, "shutting down"))?;
-    let body = json_body(&mut req, MAX_PAYLOAD_BYTES).await?;
-    let (operations, fail_on_errors) = parse(&body)?;
+    let (body, length) = sized_json_body(&mut req, MAX_PAYLOAD_BYTES).await?;
+    let (operations, fail_on_errors) = parse(body)?;
+    // Within the single-resource limit as a whole, no operation can exceed it: each one's
+    // data then goes to its handler parsed (see `run`).
+    let parsed = length <= state.limits.max_body_bytes;
 
     let mut created: HashMap<String, String> = HashMap::new();
     let mut results: Vec<Option<Value>> = vec![None; operations.len()];
@@ -85,7 +88,7 @@ pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, Sc
                 }
             }
             let batch = &pending[at..end];
-            let outcomes = join_all(batch.iter().map(|&i| run(&state, &req, &operations[i], &created))).await;
+            let outcomes = join_all(batch.iter().map(|&i| run(&state, &req, &operations[i], &created, parsed))).await;
             for (&index, result) in batch.iter().zip(outcomes) {
                 if let (Some(bulk_id), Some(id)) = (&operations[index].bulk_id, result.created_id.clone()) {
                     created.insert(bulk_id.clone(), id);
@@ -110,7 +113,7 @@ pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, Sc
         if let Some(at) = pending.iter().position(|&i| breaks_cycle(&operations, i, &pending, &created)) {
             let index = pending.remove(at);
             let (op, members) = without_pending_members(&operations[index], &created);
-            let result = run(&state, &req, &op, &created).await;
+            let result = run(&state, &req, &op, &created, parsed).await;
             if let (Some(bulk_id), Some(id)) = (&op.bulk_id, result.created_id.clone()) {
                 created.insert(bulk_id.clone(), id.clone());
                 deferred.push((index, members));
@@ -146,7 +149,7 @@ pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, Sc
             ),
             version: None,
         };
-        let result = run(&state, &req, &add, &created).await;
+        let result = run(&state, &req, &add, &created, parsed).await;
         if let Some(Some(entry)) = results.get_mut(index) {
             if result.ok {
                 // The group as it now is: its final version.
@@ -210,12 +213,11 @@ fn without_pending_members(op: &Operation, created: &HashMap<String, String>) ->
     (op, removed)
 }
 
-fn parse(body: &Value) -> Result<(Vec<Operation>, Option<usize>), ScimError> {
+/// Reads the request, taking the operations' data out of it rather than copying them.
+fn parse(body: Value) -> Result<(Vec<Operation>, Option<usize>), ScimError> {
     let invalid = |detail: String| ScimError::bad_request("invalidSyntax", detail);
-    let Value::Object(map) = body else { return Err(invalid("a bulk request must be a JSON object".into())) };
-    let field =
-        |m: &Map<String, Value>, key: &str| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.clone());
-    let Some(Value::Array(items)) = field(map, "Operations") else {
+    let Value::Object(mut map) = body else { return Err(invalid("a bulk request must be a JSON object".into())) };
+    let Some(Value::Array(items)) = field(&mut map, "Operations") else {
         return Err(invalid("a bulk request needs an `Operations` array".into()));
     };
     if items.len() > MAX_OPERATIONS {
@@ -225,7 +227,7 @@ fn parse(body: &Value) -> Result<(Vec<Operation>, Option<usize>), ScimError> {
             format!("a bulk request may carry at most {MAX_OPERATIONS} operations"),
         ));
     }
-    let fail_on_errors = match field(map, "failOnErrors") {
+    let fail_on_errors = match field(&mut map, "failOnErrors") {
         None | Some(Value::Null) => None,
         Some(v) => match v.as_u64() {
             Some(n) if n > 0 => Some(usize::try_from(n).unwrap_or(usize::MAX)),
@@ -233,10 +235,10 @@ fn parse(body: &Value) -> Result<(Vec<Operation>, Option<usize>), ScimError> {
         },
     };
     let mut operations = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
+    for (i, item) in items.into_iter().enumerate() {
         let n = i + 1;
-        let Value::Object(op) = item else { return Err(invalid(format!("operation {n} is not an object"))) };
-        let text = |key: &str| field(op, key).and_then(|v| v.as_str().map(str::to_owned));
+        let Value::Object(mut op) = item else { return Err(invalid(format!("operation {n} is not an object"))) };
+        let mut text = |key: &str| field(&mut op, key).and_then(|v| v.as_str().map(str::to_owned));
         let method = match text("method").map(|m| m.to_ascii_uppercase()).as_deref() {
             Some("POST") => Method::POST,
             Some("PUT") => Method::PUT,
@@ -249,13 +251,21 @@ fn parse(body: &Value) -> Result<(Vec<Operation>, Option<usize>), ScimError> {
         if method == Method::POST && bulk_id.is_none() {
             return Err(ScimError::bad_request("invalidValue", format!("operation {n}: a POST needs a bulkId")));
         }
-        operations.push(Operation { method, bulk_id, path, data: field(op, "data"), version: text("version") });
+        let version = text("version");
+        operations.push(Operation { method, bulk_id, path, data: field(&mut op, "data"), version });
     }
     let mut seen = HashSet::new();
     if let Some(dup) = operations.iter().filter_map(|o| o.bulk_id.as_deref()).find(|id| !seen.insert(*id)) {
         return Err(ScimError::bad_request("invalidValue", format!("bulkId `{dup}` is used twice")));
     }
     Ok((operations, fail_on_errors))
+}
+
+/// Takes the member `key` (matched without regard to case, as SCIM attribute names are) out of
+/// `map`.
+fn field(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
+    let found = map.keys().find(|k| k.eq_ignore_ascii_case(key))?.clone();
+    map.swap_remove(&found)
 }
 
 /// The bulkIds an operation refers to, in its path and anywhere in its data.
@@ -334,7 +344,13 @@ struct Outcome {
 }
 
 /// Runs one operation through the single-resource handler it names.
-async fn run(state: &Arc<AppState>, outer: &Request, op: &Operation, created: &HashMap<String, String>) -> Outcome {
+async fn run(
+    state: &Arc<AppState>,
+    outer: &Request,
+    op: &Operation,
+    created: &HashMap<String, String>,
+    parsed: bool,
+) -> Outcome {
     let path: String = op
         .path
         .split('/')
@@ -354,9 +370,18 @@ async fn run(state: &Arc<AppState>, outer: &Request, op: &Operation, created: &H
     if let Some(version) = &op.version {
         builder = builder.header("If-Match", version.as_str());
     }
-    // Not `to_string`, which goes through `fmt::Display` a token at a time.
-    let body = op.data.as_ref().and_then(|d| serde_json::to_vec(&resolve(d, created)).ok()).unwrap_or_default();
-    let mut req = builder.content_type("application/scim+json").body(body);
+    let builder = builder.content_type("application/scim+json");
+    let mut req = match &op.data {
+        Some(data) if parsed => {
+            let mut req = builder.finish();
+            req.extensions_mut().insert(ParsedBody(resolve(data, created)));
+            req
+        }
+        // Serialized, so that the handler applies its size limit. Not `to_string`, which
+        // goes through `fmt::Display` a token at a time.
+        Some(data) => builder.body(serde_json::to_vec(&resolve(data, created)).unwrap_or_default()),
+        None => builder.finish(),
+    };
     // The resource itself is not part of a Bulk answer: run the work, skip the rendering, and
     // read no group members back.
     let written = match (target, &op.method) {

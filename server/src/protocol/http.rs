@@ -12,6 +12,21 @@ use super::SCIM_MEDIA_TYPE;
 
 /// Reads the body as JSON, refusing it when larger than `limit` bytes.
 pub async fn json_body(req: &mut Request, limit: usize) -> Result<Value, ScimError> {
+    if let Some(ParsedBody(body)) = req.extensions_mut().remove::<ParsedBody>() {
+        return Ok(body);
+    }
+    Ok(sized_json_body(req, limit).await?.0)
+}
+
+/// A body its sender already parsed, answered by [`json_body`] instead of the request's
+/// bytes: a Bulk operation's `data` (its request's whole body within the limit) goes to the
+/// single-resource handler as it is, not serialized to be parsed again (a tenth of a Bulk
+/// create's instructions).
+#[derive(Clone)]
+pub struct ParsedBody(pub Value);
+
+/// As [`json_body`], from the request's bytes, with their length.
+pub async fn sized_json_body(req: &mut Request, limit: usize) -> Result<(Value, usize), ScimError> {
     let too_large = || {
         ScimError::new(StatusCode::PAYLOAD_TOO_LARGE, None, format!("the request body is larger than {limit} bytes"))
     };
@@ -29,8 +44,9 @@ pub async fn json_body(req: &mut Request, limit: usize) -> Result<Value, ScimErr
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ScimError::bad_request("invalidSyntax", "the request body is empty"));
     }
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ScimError::bad_request("invalidSyntax", format!("the request body is not valid JSON: {e}")))
+    let value = serde_json::from_slice(&bytes)
+        .map_err(|e| ScimError::bad_request("invalidSyntax", format!("the request body is not valid JSON: {e}")))?;
+    Ok((value, bytes.len()))
 }
 
 /// The SCIM base URL as the client reached it, unless configured.
