@@ -19,7 +19,7 @@ use crate::domain::tenant::Scope;
 
 use super::discovery::RESOURCE_TYPES;
 use super::error::ScimError;
-use super::http::{base_url, scim_json, sized_json_body, ParsedBody};
+use super::http::{base_url, json_body, scim_json, ParsedBody};
 use super::render::{etag, location};
 use super::{auth, resources, AppState};
 
@@ -49,11 +49,7 @@ pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, Sc
         .acquire()
         .await
         .map_err(|_| ScimError::new(StatusCode::SERVICE_UNAVAILABLE, None, "shutting down"))?;
-    let (body, length) = sized_json_body(&mut req, MAX_PAYLOAD_BYTES).await?;
-    let (operations, fail_on_errors) = parse(body)?;
-    // Within the single-resource limit as a whole, no operation can exceed it: each one's
-    // data then goes to its handler parsed (see `run`).
-    let parsed = length <= state.limits.max_body_bytes;
+    let (operations, fail_on_errors) = parse(json_body(&mut req, MAX_PAYLOAD_BYTES).await?)?;
 
     let mut created: HashMap<String, String> = HashMap::new();
     let mut results: Vec<Option<Value>> = vec![None; operations.len()];
@@ -88,7 +84,7 @@ pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, Sc
                 }
             }
             let batch = &pending[at..end];
-            let outcomes = join_all(batch.iter().map(|&i| run(&state, &req, &operations[i], &created, parsed))).await;
+            let outcomes = join_all(batch.iter().map(|&i| run(&state, &req, &operations[i], &created))).await;
             for (&index, result) in batch.iter().zip(outcomes) {
                 if let (Some(bulk_id), Some(id)) = (&operations[index].bulk_id, result.created_id.clone()) {
                     created.insert(bulk_id.clone(), id);
@@ -113,7 +109,7 @@ pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, Sc
         if let Some(at) = pending.iter().position(|&i| breaks_cycle(&operations, i, &pending, &created)) {
             let index = pending.remove(at);
             let (op, members) = without_pending_members(&operations[index], &created);
-            let result = run(&state, &req, &op, &created, parsed).await;
+            let result = run(&state, &req, &op, &created).await;
             if let (Some(bulk_id), Some(id)) = (&op.bulk_id, result.created_id.clone()) {
                 created.insert(bulk_id.clone(), id.clone());
                 deferred.push((index, members));
@@ -149,7 +145,7 @@ pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, Sc
             ),
             version: None,
         };
-        let result = run(&state, &req, &add, &created, parsed).await;
+        let result = run(&state, &req, &add, &created).await;
         if let Some(Some(entry)) = results.get_mut(index) {
             if result.ok {
                 // The group as it now is: its final version.
@@ -344,13 +340,7 @@ struct Outcome {
 }
 
 /// Runs one operation through the single-resource handler it names.
-async fn run(
-    state: &Arc<AppState>,
-    outer: &Request,
-    op: &Operation,
-    created: &HashMap<String, String>,
-    parsed: bool,
-) -> Outcome {
+async fn run(state: &Arc<AppState>, outer: &Request, op: &Operation, created: &HashMap<String, String>) -> Outcome {
     let path: String = op
         .path
         .split('/')
@@ -370,18 +360,10 @@ async fn run(
     if let Some(version) = &op.version {
         builder = builder.header("If-Match", version.as_str());
     }
-    let builder = builder.content_type("application/scim+json");
-    let mut req = match &op.data {
-        Some(data) if parsed => {
-            let mut req = builder.finish();
-            req.extensions_mut().insert(ParsedBody(resolve(data, created)));
-            req
-        }
-        // Serialized, so that the handler applies its size limit. Not `to_string`, which
-        // goes through `fmt::Display` a token at a time.
-        Some(data) => builder.body(serde_json::to_vec(&resolve(data, created)).unwrap_or_default()),
-        None => builder.finish(),
-    };
+    let mut req = builder.content_type("application/scim+json").finish();
+    if let Some(data) = &op.data {
+        req.extensions_mut().insert(ParsedBody(resolve(data, created)));
+    }
     // The resource itself is not part of a Bulk answer: run the work, skip the rendering, and
     // read no group members back.
     let written = match (target, &op.method) {

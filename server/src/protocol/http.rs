@@ -13,40 +13,53 @@ use super::SCIM_MEDIA_TYPE;
 /// Reads the body as JSON, refusing it when larger than `limit` bytes.
 pub async fn json_body(req: &mut Request, limit: usize) -> Result<Value, ScimError> {
     if let Some(ParsedBody(body)) = req.extensions_mut().remove::<ParsedBody>() {
-        return Ok(body);
+        // The same limit, on the body as it would be sent: counted, not written out.
+        return if json_len(&body) > limit { Err(too_large(limit)) } else { Ok(body) };
     }
-    Ok(sized_json_body(req, limit).await?.0)
-}
-
-/// A body its sender already parsed, answered by [`json_body`] instead of the request's
-/// bytes: a Bulk operation's `data` (its request's whole body within the limit) goes to the
-/// single-resource handler as it is, not serialized to be parsed again (a tenth of a Bulk
-/// create's instructions).
-#[derive(Clone)]
-pub struct ParsedBody(pub Value);
-
-/// As [`json_body`], from the request's bytes, with their length.
-pub async fn sized_json_body(req: &mut Request, limit: usize) -> Result<(Value, usize), ScimError> {
-    let too_large = || {
-        ScimError::new(StatusCode::PAYLOAD_TOO_LARGE, None, format!("the request body is larger than {limit} bytes"))
-    };
     // Refuse a declared oversize body before reading it; a chunked one is cut off at the limit.
     let declared =
         req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return Err(too_large());
+        return Err(too_large(limit));
     }
     let bytes = match req.take_body().into_bytes_limit(limit).await {
         Ok(bytes) => bytes,
-        Err(poem::error::ReadBodyError::PayloadTooLarge) => return Err(too_large()),
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => return Err(too_large(limit)),
         Err(e) => return Err(super::error::from_poem(&e.into())),
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ScimError::bad_request("invalidSyntax", "the request body is empty"));
     }
-    let value = serde_json::from_slice(&bytes)
-        .map_err(|e| ScimError::bad_request("invalidSyntax", format!("the request body is not valid JSON: {e}")))?;
-    Ok((value, bytes.len()))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ScimError::bad_request("invalidSyntax", format!("the request body is not valid JSON: {e}")))
+}
+
+/// A body its sender already parsed, which [`json_body`] answers instead of the request's
+/// bytes: a Bulk operation's `data` goes to the single-resource handler as it is, rather than
+/// serialized to be parsed again (a tenth of a Bulk create's instructions).
+#[derive(Clone)]
+pub struct ParsedBody(pub Value);
+
+fn too_large(limit: usize) -> ScimError {
+    ScimError::new(StatusCode::PAYLOAD_TOO_LARGE, None, format!("the request body is larger than {limit} bytes"))
+}
+
+/// The length of `value` as compact JSON.
+fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Counting cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 /// The SCIM base URL as the client reached it, unless configured.
