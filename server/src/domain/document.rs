@@ -70,22 +70,28 @@ impl Document {
 
     /// Whether the document has `key`, without making the map.
     pub fn has(&self, key: &str) -> bool {
-        match (self.map.get(), &self.stored) {
-            (None, Some(stored)) => stored.members.iter().any(|(k, _)| &stored.text[k.clone()] == key),
-            _ => self.contains_key(key),
+        match self.unparsed(key) {
+            Some(found) => found.is_some(),
+            None => self.contains_key(key),
         }
     }
 
     /// The value of `key`, without making the map (a stored value is parsed alone).
     pub fn value_of(&self, key: &str) -> Option<Cow<'_, Value>> {
-        match (self.map.get(), &self.stored) {
-            (None, Some(stored)) => {
-                let (_, v) = stored.members.iter().find(|(k, _)| &stored.text[k.clone()] == key)?;
-                // Checked as JSON when read.
-                serde_json::from_str(&stored.text[v.clone()]).ok().map(Cow::Owned)
-            }
-            _ => self.get(key).map(Cow::Borrowed),
+        match self.unparsed(key) {
+            // Checked as JSON when read.
+            Some(found) => found.and_then(|text| serde_json::from_str(text).ok()).map(Cow::Owned),
+            None => self.get(key).map(Cow::Borrowed),
         }
+    }
+
+    /// `Some(the stored text of key's value, if any)` while the map is not made; `None` once
+    /// it is (ask the map).
+    fn unparsed(&self, key: &str) -> Option<Option<&str>> {
+        if self.map.get().is_some() {
+            return None;
+        }
+        Some(self.stored_members()?.find(|(k, _)| *k == key).map(|(_, v)| v))
     }
 
     /// The document as a map.
@@ -121,10 +127,7 @@ impl Deref for Document {
 
 impl DerefMut for Document {
     fn deref_mut(&mut self) -> &mut Map<String, Value> {
-        if self.map.get().is_none() {
-            let map = self.make_map();
-            self.map = OnceLock::from(map);
-        }
+        self.map.get_or_init(|| self.make_map());
         // From here on the map is the document.
         self.stored = None;
         self.map.get_mut().expect("made above")

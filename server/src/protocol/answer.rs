@@ -11,6 +11,7 @@
 //! (`render`, `people::apply_overlay`, `projection::apply`, `serde_json::to_vec`); the shapes
 //! that path treats specially are left to it (see [`write_default`]).
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use serde_json::{Map, Value};
@@ -106,22 +107,20 @@ pub fn write_default(
     let pruned = |key: &str, value: &Answered<'_>| {
         trim.empty_extensions && value.is_empty_object() && rt.extensions().iter().any(|e| e.id == key)
     };
+    // Each attribute as answered, less the empty extensions the trim prunes.
+    let answered: Vec<(&str, Answered<'_>)> =
+        data.into_iter().map(|(k, v)| (k, current(overlay, k, v))).filter(|(k, v)| !pruned(k, v)).collect();
     out.extend_from_slice(b"{\"schemas\":[");
     json_string(out, rt.core().id);
     for ext in rt.extensions() {
-        if data.iter().find(|(k, _)| *k == ext.id).is_some_and(|(_, v)| !pruned(ext.id, &current(overlay, ext.id, *v)))
-        {
+        if answered.iter().any(|(k, _)| *k == ext.id) {
             out.push(b',');
             json_string(out, ext.id);
         }
     }
     out.extend_from_slice(b"],\"id\":");
     json_string(out, &res.id);
-    for &(key, value) in &data {
-        let value = current(overlay, key, value);
-        if pruned(key, &value) {
-            continue;
-        }
+    for (key, value) in &answered {
         out.push(b',');
         json_string(out, key);
         out.push(b':');
@@ -168,7 +167,7 @@ pub fn write_default(
 /// What the answer says for a stored attribute: the overlay's value, or the stored one.
 fn current<'a>(overlay: Option<&'a Map<String, Value>>, key: &str, stored: Stored<'a>) -> Answered<'a> {
     match overlay.and_then(|o| o.iter().find(|(k, _)| *k == key)) {
-        Some((_, v)) => Answered::Value(v),
+        Some((_, v)) => Answered::Value(Cow::Borrowed(v)),
         None => stored.answered(),
     }
 }
@@ -186,8 +185,7 @@ enum Stored<'a> {
 enum Answered<'a> {
     /// Stored text that serde_json would write the same (see [`as_written`]).
     Text(&'a str),
-    Value(&'a Value),
-    Parsed(Value),
+    Value(Cow<'a, Value>),
 }
 
 impl<'a> Stored<'a> {
@@ -195,8 +193,8 @@ impl<'a> Stored<'a> {
         match self {
             Stored::Text(text) if as_written(text) => Answered::Text(text),
             // Checked as JSON when read.
-            Stored::Text(text) => Answered::Parsed(serde_json::from_str(text).unwrap_or(Value::Null)),
-            Stored::Value(v) => Answered::Value(v),
+            Stored::Text(text) => Answered::Value(Cow::Owned(serde_json::from_str(text).unwrap_or(Value::Null))),
+            Stored::Value(v) => Answered::Value(Cow::Borrowed(v)),
         }
     }
 }
@@ -206,7 +204,6 @@ impl Answered<'_> {
         match self {
             Answered::Text(text) => *text == "{}",
             Answered::Value(v) => v.as_object().is_some_and(Map::is_empty),
-            Answered::Parsed(v) => v.as_object().is_some_and(Map::is_empty),
         }
     }
 
@@ -215,9 +212,6 @@ impl Answered<'_> {
             Answered::Text(text) => out.extend_from_slice(text.as_bytes()),
             // A JSON value always serializes into a `Vec`.
             Answered::Value(v) => {
-                let _ = serde_json::to_writer(&mut *out, v);
-            }
-            Answered::Parsed(v) => {
                 let _ = serde_json::to_writer(&mut *out, v);
             }
         }
