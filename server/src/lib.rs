@@ -23,7 +23,7 @@ pub fn build_app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
         .nest("/admin", admin::routes(&state))
         .nest("/auth", admin::signin::routes(&state))
         .at("/healthz", get(healthz).data(state.clone()))
-        .around(|ep, req| async move { logged(ep, req).await })
+        .around(logged)
         .map_to_response()
 }
 

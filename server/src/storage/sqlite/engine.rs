@@ -29,7 +29,7 @@
 //! before, send mail after.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -78,9 +78,7 @@ struct Writer {
 }
 
 pub struct Engine {
-    path: PathBuf,
-    /// The SQLite VFS every connection opens the file with (see [`vfs_of`]).
-    vfs: Option<String>,
+    file: DbFile,
     writer: Arc<tokio::sync::Mutex<Writer>>,
     /// Writes holding the writer or waiting for it.
     under_way: Arc<AtomicUsize>,
@@ -94,22 +92,15 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Opens the writer and `readers` reader connections on the (already migrated) file,
-    /// through the VFS `vfs` (SQLite's default when `None`).
-    pub fn open(path: &Path, vfs: Option<&str>, readers: usize) -> Result<Self> {
-        Self::open_with(path, vfs, readers, CHECKPOINT_EVERY, Arc::new(AtomicBool::new(false)))
+    /// Opens the writer and `readers` reader connections on the (already migrated) file.
+    pub fn open(file: DbFile, readers: usize) -> Result<Self> {
+        Self::open_with(file, readers, CHECKPOINT_EVERY, Arc::new(AtomicBool::new(false)))
     }
 
     /// As [`Engine::open`], with the checkpointer's period (tests make it run never) and the
     /// flag by which it asks the committer to let the WAL start over (tests set it).
-    fn open_with(
-        path: &Path,
-        vfs: Option<&str>,
-        readers: usize,
-        checkpoint_every: Duration,
-        restart: Arc<AtomicBool>,
-    ) -> Result<Self> {
-        let writer_conn = open(path, vfs, Role::Writer)?;
+    fn open_with(file: DbFile, readers: usize, checkpoint_every: Duration, restart: Arc<AtomicBool>) -> Result<Self> {
+        let writer_conn = open(&file, Role::Writer)?;
         // The writer does not checkpoint after each commit (a whole checkpoint writes and
         // syncs the database file, a stall of tens of milliseconds for every write queued
         // behind it): the checkpointer thread does, beside it, and the committer only copies
@@ -138,7 +129,7 @@ impl Engine {
             .name("sqlite-commit".into())
             .spawn(move || commit_loop(&committed, &gathering, &restart, &signals))
             .map_err(|e| Error::Storage(Box::new(e)))?;
-        let checkpoint_conn = open(path, vfs, Role::Writer)?;
+        let checkpoint_conn = open(&file, Role::Writer)?;
         let (checkpointer, stop) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
@@ -153,7 +144,7 @@ impl Engine {
         let (reader_tx, reader_rx) = mpsc::channel::<ReadJob>();
         let reader_rx = Arc::new(Mutex::new(reader_rx));
         for n in 0..readers.max(1) {
-            let conn = open(path, vfs, Role::Scanner)?;
+            let conn = open(&file, Role::Scanner)?;
             let jobs = reader_rx.clone();
             std::thread::Builder::new()
                 .name(format!("sqlite-reader-{n}"))
@@ -172,8 +163,7 @@ impl Engine {
                 .map_err(|e| Error::Storage(Box::new(e)))?;
         }
         Ok(Self {
-            path: path.to_owned(),
-            vfs: vfs.map(str::to_owned),
+            file,
             writer,
             under_way,
             commit,
@@ -200,9 +190,10 @@ impl Engine {
     /// An engine whose checkpointer never runs, and the flag to set as it would when the
     /// WAL is long (the committer then finishes the checkpoint after its next commit).
     #[cfg(test)]
-    pub fn open_without_checkpointer(path: &Path) -> Result<(Self, Arc<AtomicBool>)> {
+    pub fn open_without_checkpointer(path: &std::path::Path) -> Result<(Self, Arc<AtomicBool>)> {
         let restart = Arc::new(AtomicBool::new(false));
-        Ok((Self::open_with(path, None, 1, Duration::from_secs(24 * 3600), restart.clone())?, restart))
+        let file = DbFile { path: path.to_owned(), vfs: None };
+        Ok((Self::open_with(file, 1, Duration::from_secs(24 * 3600), restart.clone())?, restart))
     }
 
     /// The writes holding the writer or waiting for it.
@@ -255,7 +246,7 @@ impl Engine {
         let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         match pooled {
             Some(conn) => Ok(conn),
-            None => open(&self.path, self.vfs.as_deref(), Role::Reader),
+            None => open(&self.file, Role::Reader),
         }
     }
 
@@ -488,16 +479,16 @@ fn stopped() -> Error {
     Error::Storage("the SQLite engine has stopped".into())
 }
 
-fn open(path: &Path, vfs: Option<&str>, role: Role) -> Result<Connection> {
+fn open(file: &DbFile, role: Role) -> Result<Connection> {
     let read_only = role != Role::Writer;
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
-    let conn = match vfs {
-        Some(vfs) => Connection::open_with_flags_and_vfs(path, flags, vfs),
-        None => Connection::open_with_flags(path, flags),
+    let conn = match &file.vfs {
+        Some(vfs) => Connection::open_with_flags_and_vfs(&file.path, flags, vfs),
+        None => Connection::open_with_flags(&file.path, flags),
     }
     .map_err(sqlite_error)?;
     conn.busy_timeout(Duration::from_secs(10)).map_err(sqlite_error)?;
@@ -592,16 +583,22 @@ pub fn sqlite_error(e: rusqlite::Error) -> Error {
     }
 }
 
-/// The database file named by a `sqlite:` URL.
-pub fn file_of(options: &sqlx::sqlite::SqliteConnectOptions) -> PathBuf {
-    options.get_filename().to_path_buf()
+/// The database file a `sqlite:` URL names, and the VFS it names with `?vfs=NAME` (sqlx's
+/// connections use it too, but sqlx keeps it to itself). `unix-excl` is the one that matters:
+/// the process holds the file's lock for as long as it runs, so SQLite's locks are taken in
+/// memory rather than with `fcntl`, and the WAL index lives in memory rather than in the
+/// `-shm` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbFile {
+    pub path: PathBuf,
+    pub vfs: Option<String>,
 }
 
-/// The VFS a `sqlite:` URL names with `?vfs=NAME`, which sqlx's connections use too (sqlx
-/// keeps it to itself). `unix-excl` is the one that matters: the process holds the file's
-/// lock for as long as it runs, so SQLite's locks are taken in memory rather than with
-/// `fcntl`, and the WAL index lives in memory rather than in the `-shm` file.
-pub fn vfs_of(url: &str) -> Option<String> {
-    let (_, query) = url.split_once('?')?;
-    query.split('&').find_map(|pair| pair.strip_prefix("vfs=")).filter(|v| !v.is_empty()).map(str::to_owned)
+impl DbFile {
+    pub fn of(url: &str, options: &sqlx::sqlite::SqliteConnectOptions) -> Self {
+        let vfs = url.split_once('?').and_then(|(_, query)| {
+            query.split('&').find_map(|pair| pair.strip_prefix("vfs=")).filter(|v| !v.is_empty()).map(str::to_owned)
+        });
+        Self { path: options.get_filename().to_path_buf(), vfs }
+    }
 }

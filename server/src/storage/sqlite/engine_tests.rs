@@ -192,12 +192,18 @@ async fn a_write_with_a_large_sub_journal_still_fails_alone() {
 
 #[test]
 fn the_vfs_is_read_from_the_url() {
-    use super::engine::vfs_of;
-    assert_eq!(vfs_of("sqlite://scim.db?vfs=unix-excl").as_deref(), Some("unix-excl"));
-    assert_eq!(vfs_of("sqlite:///var/lib/scim.db?mode=rwc&vfs=unix-excl").as_deref(), Some("unix-excl"));
-    assert_eq!(vfs_of("sqlite://scim.db"), None);
-    assert_eq!(vfs_of("sqlite://scim.db?vfs="), None);
-    assert_eq!(vfs_of("sqlite://scim.db?mode=rwc"), None);
+    use std::str::FromStr;
+
+    use super::engine::DbFile;
+    let vfs = |url: &str| {
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).expect("url");
+        DbFile::of(url, &options).vfs
+    };
+    assert_eq!(vfs("sqlite://scim.db?vfs=unix-excl").as_deref(), Some("unix-excl"));
+    assert_eq!(vfs("sqlite:///var/lib/scim.db?mode=rwc&vfs=unix-excl").as_deref(), Some("unix-excl"));
+    assert_eq!(vfs("sqlite://scim.db"), None);
+    assert_eq!(vfs("sqlite://scim.db?vfs="), None);
+    assert_eq!(vfs("sqlite://scim.db?mode=rwc"), None);
 }
 
 /// With `?vfs=unix-excl` the server holds the file's lock while it runs and keeps the WAL

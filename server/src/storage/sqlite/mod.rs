@@ -74,8 +74,7 @@ impl SqliteStore {
             .connect_with(options.clone().read_only(true))
             .await
             .map_err(db_error)?;
-        let engine =
-            Arc::new(engine::Engine::open(&engine::file_of(&options), engine::vfs_of(url).as_deref(), ENGINE_READERS)?);
+        let engine = Arc::new(engine::Engine::open(engine::DbFile::of(url, &options), ENGINE_READERS)?);
         let cursor_key = cursor_key(&writer).await?;
         let people = crate::storage::people::PeopleSql::new(Arc::new(conns::EngineConns(engine.clone())));
         Ok(Self { writer, reader, people, engine, cursor_key })

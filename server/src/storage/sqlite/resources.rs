@@ -50,10 +50,13 @@ pub(super) fn raw_with_groups(row: &Row<'_>) -> rusqlite::Result<(RawRow, Option
 /// `member-add-remove` that read was a tenth of the server's CPU.
 pub(super) fn columns(rt: ResourceType, with_relations: bool) -> &'static str {
     const COMMON: &str = "r.id, r.data, r.version, r.created_at, r.updated_at";
-    const GROUP: &str = "r.id, r.data, r.version, r.created_at, r.updated_at, \
-         (EXISTS (SELECT 1 FROM group_role_bindings b WHERE b.tenant_id = r.tenant_id AND b.group_id = r.id) \
-         OR EXISTS (SELECT 1 FROM group_project_bindings b WHERE b.tenant_id = r.tenant_id AND b.group_id = r.id)) \
-         AS bound";
+    static GROUP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "{COMMON}, (EXISTS (SELECT 1 FROM group_role_bindings b WHERE b.tenant_id = r.tenant_id AND b.group_id = r.id) \
+             OR EXISTS (SELECT 1 FROM group_project_bindings b WHERE b.tenant_id = r.tenant_id AND b.group_id = r.id)) \
+             AS bound"
+        )
+    });
     static USER: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
         let plain = format!("{COMMON}{}", standing_of(ResourceType::User));
         let with_groups = format!(
@@ -65,7 +68,7 @@ pub(super) fn columns(rt: ResourceType, with_relations: bool) -> &'static str {
     });
     match rt {
         ResourceType::User => &USER[usize::from(with_relations)],
-        ResourceType::Group => GROUP,
+        ResourceType::Group => &GROUP,
     }
 }
 
