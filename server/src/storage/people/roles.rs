@@ -121,17 +121,20 @@ pub async fn delete<D: Backend>(tx: &mut SqlTx<D>, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Whether anyone holds the role, by hand or through a group binding.
+/// Whether anyone holds the role, by hand or through a group binding. On SQLite no index leads
+/// with a person's role (every create would write one more b-tree for this rare check), so
+/// the tenant's people are read until the first holder.
 pub async fn in_use<D: Backend>(tx: &mut SqlTx<D>, name: &str) -> Result<bool> {
     let t = tx.tenant.clone();
-    let rows = Sql::<D>::new("SELECT 1 FROM people WHERE tenant_id = ")
+    let rows = Sql::<D>::new("SELECT 1 FROM group_role_bindings WHERE tenant_id = ")
         .text(t.clone())
         .sql(" AND company_role = ")
         .text(name)
-        .sql(" UNION ALL SELECT 1 FROM group_role_bindings WHERE tenant_id = ")
+        .sql(" UNION ALL SELECT 1 FROM people WHERE tenant_id = ")
         .text(t)
         .sql(" AND company_role = ")
         .text(name)
+        .sql(" LIMIT 1")
         .rows(tx.conn())
         .await?;
     Ok(!rows.is_empty())

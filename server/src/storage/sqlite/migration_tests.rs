@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection, SqliteConnection};
+use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
 
 use crate::domain::resource::{ListQuery, TenantId};
 use crate::domain::schema::ResourceType;
@@ -150,4 +150,62 @@ async fn the_rebuild_refuses_a_connection_that_enforces_foreign_keys() {
     assert_eq!(count(&mut conn, "SELECT count(*) FROM user_emails").await, 2);
     assert_eq!(count(&mut conn, "SELECT count(*) FROM people").await, 2);
     assert_eq!(count(&mut conn, &format!("SELECT count(*) FROM _sqlx_migrations WHERE version = {REBUILD}")).await, 0);
+}
+
+/// `20261207100000_audit_order` keys the audit log by time: its entries stay, the lists come
+/// in the same order straight from the key, and nothing is left of the two indexes it drops.
+#[tokio::test]
+async fn keying_the_audit_log_by_time_keeps_its_entries_and_their_order() {
+    const AUDIT_ORDER: i64 = 20261207100000;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let earlier = dir.path().join("earlier-migrations");
+    std::fs::create_dir(&earlier).expect("dir");
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/sqlite");
+    for entry in std::fs::read_dir(all).expect("migrations") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).expect("name").to_owned();
+        let version: i64 = name.split('_').next().and_then(|v| v.parse().ok()).expect("version");
+        if version < AUDIT_ORDER {
+            std::fs::copy(&path, earlier.join(&name)).expect("copy");
+        }
+    }
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    // As the server's migrating connection: the users rebuild before it wants foreign keys off.
+    let options = SqliteConnectOptions::from_str(&url).expect("url").create_if_missing(true).foreign_keys(false);
+    let mut conn = options.connect().await.expect("connect");
+    Migrator::new(earlier.as_path()).await.expect("migrator").run(&mut conn).await.expect("earlier migrations");
+    sqlx::raw_sql(
+        "INSERT INTO tenants (id, name, created_at) VALUES ('t', 'acme', '2026-12-01T00:00:00Z');
+         INSERT INTO audit_log (tenant_id, id, at, actor, action, user_id, before, after) VALUES
+           ('t', 'a3', '2026-12-03T00:00:00Z', 'scim', 'archive', 'u1', '{\"state\":\"active\"}', NULL),
+           ('t', 'a1', '2026-12-01T00:00:00Z', 'scim', 'invite', 'u1', NULL, '{\"state\":\"invited\"}'),
+           ('t', 'a2', '2026-12-02T00:00:00Z', 'admin', 'activate', 'u2', NULL, NULL),
+           ('t', 'a0', '2026-12-02T00:00:00Z', 'admin', 'invite', 'u2', NULL, NULL);",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("entries of the earlier schema");
+    conn.close().await.expect("close");
+
+    let store = super::SqliteStore::connect(&url).await.expect("the server migrates and starts");
+    let mut conn = store.writer().acquire().await.expect("conn");
+    let order = |sql: &'static str| sqlx::query_scalar::<_, String>(sql);
+    let newest_first = "SELECT id FROM audit_log WHERE tenant_id = 't' ORDER BY at DESC, id DESC";
+    assert_eq!(order(newest_first).fetch_all(&mut *conn).await.expect("list"), ["a3", "a2", "a0", "a1"]);
+    let of_u2 = "SELECT id FROM audit_log WHERE tenant_id = 't' AND user_id = 'u2' ORDER BY at DESC, id DESC";
+    assert_eq!(order(of_u2).fetch_all(&mut *conn).await.expect("list"), ["a2", "a0"]);
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) FROM audit_log WHERE before = '{\"state\":\"active\"}'").await,
+        1,
+        "the snapshots stay"
+    );
+    for sql in [newest_first, of_u2] {
+        let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}")).fetch_all(&mut *conn).await.expect("explain");
+        let plan = rows.iter().map(|r| r.get::<String, _>("detail")).collect::<Vec<_>>().join("\n");
+        assert!(!plan.contains("TEMP B-TREE"), "{sql} is ordered by an index: {plan}");
+    }
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) FROM sqlite_schema WHERE name IN ('audit_log_at', 'people_role')").await,
+        0
+    );
 }
