@@ -20,7 +20,10 @@ pub struct Sql<D: Backend> {
 
 impl<D: Backend> Sql<D> {
     pub fn new(sql: &str) -> Self {
-        Self { sql: sql.to_owned(), args: Vec::new(), _dialect: PhantomData }
+        // Room for what usually follows, so that a statement is not copied as it grows.
+        let mut text = String::with_capacity(sql.len() + 256);
+        text.push_str(sql);
+        Self { sql: text, args: Vec::with_capacity(8), _dialect: PhantomData }
     }
 
     pub fn sql(mut self, sql: &str) -> Self {

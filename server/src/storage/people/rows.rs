@@ -181,19 +181,24 @@ pub async fn identity<D: Backend>(tx: &mut SqlTx<D>, user_name: &str, external_i
 /// cover live people, `users_archived_*` the others; SQLite would answer an OR by scanning
 /// the tenant). `prefix` lets a test ask for the plan of this very statement.
 pub fn identity_sql<D: Backend>(prefix: &str, tenant: &str, user_name: &str, external_id: Option<&str>) -> Sql<D> {
-    let branch = |q: Sql<D>, label: &str, column: &str, value: &str, state: &str| {
-        q.sql(&format!("SELECT '{label}', id, updated_at FROM users WHERE tenant_id = "))
-            .text(tenant)
-            .sql(&format!(" AND {column} = "))
-            .text(value)
-            .sql(&format!(" AND state {state} 'deleted'"))
+    // Written out rather than formatted: this runs inside the writer's turn for every create,
+    // and formatting its pieces was 2% of a create's instructions.
+    const LIVE_NAME: &str = "SELECT 'user_name', id, updated_at FROM users WHERE tenant_id = ";
+    const ARCHIVED: &str = "SELECT 'archived', id, updated_at FROM users WHERE tenant_id = ";
+    const LIVE_EXTERNAL: &str = "SELECT 'external_id', id, updated_at FROM users WHERE tenant_id = ";
+    const NAME: &str = " AND user_name_lower = ";
+    const EXTERNAL: &str = " AND external_id = ";
+    const LIVE: &str = " AND state <> 'deleted'";
+    const DELETED: &str = " AND state = 'deleted'";
+    let branch = |q: Sql<D>, head: &str, column: &str, value: &str, state: &str| {
+        q.sql(head).text(tenant).sql(column).text(value).sql(state)
     };
     let name = user_name.to_lowercase();
-    let mut q = branch(Sql::<D>::new(prefix), "user_name", "user_name_lower", &name, "<>");
-    q = branch(q.sql(" UNION ALL "), "archived", "user_name_lower", &name, "=");
+    let mut q = branch(Sql::<D>::new(prefix), LIVE_NAME, NAME, &name, LIVE);
+    q = branch(q.sql(" UNION ALL "), ARCHIVED, NAME, &name, DELETED);
     if let Some(ext) = external_id {
-        q = branch(q.sql(" UNION ALL "), "external_id", "external_id", ext, "<>");
-        q = branch(q.sql(" UNION ALL "), "archived", "external_id", ext, "=");
+        q = branch(q.sql(" UNION ALL "), LIVE_EXTERNAL, EXTERNAL, ext, LIVE);
+        q = branch(q.sql(" UNION ALL "), ARCHIVED, EXTERNAL, ext, DELETED);
     }
     q
 }
