@@ -13,7 +13,8 @@
 -- the handler, the writer's share of which is most; about one page a create fewer to journal
 -- and to write to the WAL.
 --
--- Nothing refers to `audit_log`, so dropping it deletes nothing elsewhere.
+-- Nothing refers to `audit_log`, so dropping it deletes nothing elsewhere. PostgreSQL's audit
+-- log gets the same key (one logical schema) and keeps `people_role`.
 
 CREATE TABLE audit_log_rebuilt (
     tenant_id  TEXT NOT NULL REFERENCES tenants (id),

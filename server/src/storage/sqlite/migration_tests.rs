@@ -1,5 +1,6 @@
 //! A migration that rebuilds a table (copy, drop, rename) keeps its rows and every row that
-//! refers to them: `20261206300000_users_rowid` on a database a server made before it.
+//! refers to them: `20261206300000_users_rowid` and `20261207100000_audit_order`, each on a
+//! database a server made before it.
 
 use std::str::FromStr;
 
@@ -15,10 +16,9 @@ use crate::protocol::filter::parse_filter;
 /// The first migration this test is about.
 const REBUILD: i64 = 20261206300000;
 
-/// A database at the schema before the rebuild, as a server of that time left it (foreign
-/// keys on), holding a live and a deleted person with their e-mails, profiles, a sign-up
-/// link and a group.
-async fn database_before_rebuild(dir: &std::path::Path) -> (String, SqliteConnection) {
+/// A database migrated up to (not including) migration `until`, and a connection to it with
+/// foreign keys on or off.
+async fn database_before(dir: &std::path::Path, until: i64, foreign_keys: bool) -> (String, SqliteConnection) {
     let earlier = dir.join("earlier-migrations");
     std::fs::create_dir(&earlier).expect("dir");
     let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/sqlite");
@@ -26,14 +26,22 @@ async fn database_before_rebuild(dir: &std::path::Path) -> (String, SqliteConnec
         let path = entry.expect("entry").path();
         let name = path.file_name().and_then(|n| n.to_str()).expect("name").to_owned();
         let version: i64 = name.split('_').next().and_then(|v| v.parse().ok()).expect("version");
-        if version < REBUILD {
+        if version < until {
             std::fs::copy(&path, earlier.join(&name)).expect("copy");
         }
     }
     let url = format!("sqlite://{}", dir.join("t.db").display());
-    let options = SqliteConnectOptions::from_str(&url).expect("url").create_if_missing(true).foreign_keys(true);
+    let options = SqliteConnectOptions::from_str(&url).expect("url").create_if_missing(true).foreign_keys(foreign_keys);
     let mut conn = options.connect().await.expect("connect");
     Migrator::new(earlier.as_path()).await.expect("migrator").run(&mut conn).await.expect("earlier migrations");
+    (url, conn)
+}
+
+/// A database at the schema before the rebuild, as a server of that time left it (foreign
+/// keys on), holding a live and a deleted person with their e-mails, profiles, a sign-up
+/// link and a group.
+async fn database_before_rebuild(dir: &std::path::Path) -> (String, SqliteConnection) {
+    let (url, mut conn) = database_before(dir, REBUILD, true).await;
     sqlx::raw_sql(
         "INSERT INTO tenants (id, name, created_at) VALUES ('t', 'acme', '2026-12-01T00:00:00Z');
          INSERT INTO users (tenant_id, id, user_name, user_name_lower, external_id, active, state, data, version,
@@ -158,22 +166,8 @@ async fn the_rebuild_refuses_a_connection_that_enforces_foreign_keys() {
 async fn keying_the_audit_log_by_time_keeps_its_entries_and_their_order() {
     const AUDIT_ORDER: i64 = 20261207100000;
     let dir = tempfile::tempdir().expect("temp dir");
-    let earlier = dir.path().join("earlier-migrations");
-    std::fs::create_dir(&earlier).expect("dir");
-    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/sqlite");
-    for entry in std::fs::read_dir(all).expect("migrations") {
-        let path = entry.expect("entry").path();
-        let name = path.file_name().and_then(|n| n.to_str()).expect("name").to_owned();
-        let version: i64 = name.split('_').next().and_then(|v| v.parse().ok()).expect("version");
-        if version < AUDIT_ORDER {
-            std::fs::copy(&path, earlier.join(&name)).expect("copy");
-        }
-    }
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
     // As the server's migrating connection: the users rebuild before it wants foreign keys off.
-    let options = SqliteConnectOptions::from_str(&url).expect("url").create_if_missing(true).foreign_keys(false);
-    let mut conn = options.connect().await.expect("connect");
-    Migrator::new(earlier.as_path()).await.expect("migrator").run(&mut conn).await.expect("earlier migrations");
+    let (url, mut conn) = database_before(dir.path(), AUDIT_ORDER, false).await;
     sqlx::raw_sql(
         "INSERT INTO tenants (id, name, created_at) VALUES ('t', 'acme', '2026-12-01T00:00:00Z');
          INSERT INTO audit_log (tenant_id, id, at, actor, action, user_id, before, after) VALUES
