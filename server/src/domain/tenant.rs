@@ -89,8 +89,8 @@ pub fn mint(
     let mut secret = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut id);
     rand::thread_rng().fill_bytes(&mut secret);
-    let id = hex::encode(id);
-    let secret = hex::encode(secret);
+    let id = super::secret::hex(&id);
+    let secret = super::secret::hex(&secret);
     let token = format!("{PREFIX}{id}_{secret}");
     (token, record(tenant, id, &secret, scopes, description, now))
 }
@@ -102,7 +102,8 @@ pub fn bootstrap(tenant: &TenantId, secret: &str, now: OffsetDateTime) -> TokenR
 }
 
 fn bootstrap_id(secret: &str) -> String {
-    format!("boot-{}", &hex::encode(Sha256::digest(format!("rollcall-bootstrap:{secret}")))[..16])
+    // The first 16 hex digits of the digest: its first 8 bytes.
+    format!("boot-{}", super::secret::hex(&Sha256::digest(format!("rollcall-bootstrap:{secret}"))[..8]))
 }
 
 fn record(
