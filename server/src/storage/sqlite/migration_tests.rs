@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
+use sqlx::{ConnectOptions, Connection, SqliteConnection};
 
 use crate::domain::resource::{ListQuery, TenantId};
 use crate::domain::schema::ResourceType;
@@ -183,19 +183,18 @@ async fn keying_the_audit_log_by_time_keeps_its_entries_and_their_order() {
 
     let store = super::SqliteStore::connect(&url).await.expect("the server migrates and starts");
     let mut conn = store.writer().acquire().await.expect("conn");
-    let order = |sql: &'static str| sqlx::query_scalar::<_, String>(sql);
+    let ids = |sql: &'static str| sqlx::query_scalar::<_, String>(sql);
     let newest_first = "SELECT id FROM audit_log WHERE tenant_id = 't' ORDER BY at DESC, id DESC";
-    assert_eq!(order(newest_first).fetch_all(&mut *conn).await.expect("list"), ["a3", "a2", "a0", "a1"]);
+    assert_eq!(ids(newest_first).fetch_all(&mut *conn).await.expect("list"), ["a3", "a2", "a0", "a1"]);
     let of_u2 = "SELECT id FROM audit_log WHERE tenant_id = 't' AND user_id = 'u2' ORDER BY at DESC, id DESC";
-    assert_eq!(order(of_u2).fetch_all(&mut *conn).await.expect("list"), ["a2", "a0"]);
+    assert_eq!(ids(of_u2).fetch_all(&mut *conn).await.expect("list"), ["a2", "a0"]);
     assert_eq!(
         count(&mut conn, "SELECT count(*) FROM audit_log WHERE before = '{\"state\":\"active\"}'").await,
         1,
         "the snapshots stay"
     );
     for sql in [newest_first, of_u2] {
-        let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}")).fetch_all(&mut *conn).await.expect("explain");
-        let plan = rows.iter().map(|r| r.get::<String, _>("detail")).collect::<Vec<_>>().join("\n");
+        let plan = super::test_support::query_plan(&mut *conn, sql).await;
         assert!(!plan.contains("TEMP B-TREE"), "{sql} is ordered by an index: {plan}");
     }
     assert_eq!(

@@ -358,4 +358,10 @@ pub(crate) mod test_support {
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         (super::SqliteStore::connect(&url).await.expect("connect"), dir)
     }
+
+    /// SQLite's plan for `sql` (a statement without parameters), one step a line.
+    pub async fn query_plan<'e>(db: impl sqlx::SqliteExecutor<'e>, sql: &str) -> String {
+        let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}")).fetch_all(db).await.expect("explain");
+        rows.iter().map(|r| sqlx::Row::get::<String, _>(r, "detail")).collect::<Vec<_>>().join("\n")
+    }
 }

@@ -9,7 +9,7 @@ use crate::protocol::filter::parse_filter;
 
 use sqlx::Sqlite;
 
-use super::test_support::store;
+use super::test_support::{query_plan, store};
 use crate::storage::rows::select_page;
 
 fn query(filter: &str) -> ListQuery {
@@ -137,9 +137,7 @@ async fn lookups_by_person_use_their_indexes() {
         ("SELECT * FROM audit_log WHERE tenant_id = 't' AND user_id = 'u' ORDER BY at DESC", "audit_log_user"),
         ("SELECT 1 FROM group_members WHERE tenant_id = 't' AND member_id = 'u'", "group_members_member"),
     ] {
-        let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}")).fetch_all(&store.reader).await.expect("explain");
-        let plan: Vec<String> = rows.iter().map(|r| r.get::<String, _>("detail")).collect();
-        let plan = plan.join("\n");
+        let plan = query_plan(&store.reader, sql).await;
         assert!(plan.contains(index), "{sql}\nshould use {index}; plan:\n{plan}");
     }
 }
