@@ -40,6 +40,8 @@ use tokio::sync::{oneshot, OwnedMutexGuard};
 
 use crate::domain::{Error, Result};
 
+use super::walbuf;
+
 /// Statements kept prepared per connection (the hot paths use a few dozen).
 const STATEMENT_CACHE: usize = 128;
 /// Idle reader connections kept; more are opened when needed, and closed when they come
@@ -100,7 +102,8 @@ impl Engine {
     /// As [`Engine::open`], with the checkpointer's period (tests make it run never) and the
     /// flag by which it asks the committer to let the WAL start over (tests set it).
     fn open_with(file: DbFile, readers: usize, checkpoint_every: Duration, restart: Arc<AtomicBool>) -> Result<Self> {
-        let writer_conn = open(&file, Role::Writer)?;
+        // The writer's WAL frames go out in a few writes a commit (see `walbuf`).
+        let writer_conn = open(&file.buffered()?, Role::Writer)?;
         // The writer does not checkpoint after each commit (a whole checkpoint writes and
         // syncs the database file, a stall of tens of milliseconds for every write queued
         // behind it): the checkpointer thread does, beside it, and the committer only copies
@@ -600,5 +603,10 @@ impl DbFile {
             query.split('&').find_map(|pair| pair.strip_prefix("vfs=")).filter(|v| !v.is_empty()).map(str::to_owned)
         });
         Self { path: options.get_filename().to_path_buf(), vfs }
+    }
+
+    /// The same file through [`walbuf`], over the VFS this one names.
+    fn buffered(&self) -> Result<Self> {
+        Ok(Self { path: self.path.clone(), vfs: Some(walbuf::over(self.vfs.as_deref())?) })
     }
 }

@@ -18,6 +18,9 @@ mod plan_tests;
 mod planner;
 mod relations;
 mod resources;
+mod walbuf;
+#[cfg(test)]
+mod walbuf_tests;
 
 use std::str::FromStr;
 use std::sync::Arc;
