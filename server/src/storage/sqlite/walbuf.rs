@@ -16,7 +16,9 @@
 //! truncation, its size, a file control, closing it), so that SQLite itself never sees the
 //! file without its own writes; (4) when a write is not contiguous with what is gathered, or
 //! 1 MiB is. Frames of a transaction not committed yet (a cache spill) may wait in memory:
-//! nobody may read them, and a crash loses them as it would a transaction in progress.
+//! nobody may read them, and a crash loses them as it would a transaction in progress; when
+//! the transaction lets the write lock go without publishing them, they are dropped. A
+//! failed write keeps what was gathered, so that the barrier tries again.
 //!
 //! Only the writer connection uses it; readers, scanners and the checkpointer read the WAL
 //! through the VFS below, and see only what the header says is committed.
@@ -227,8 +229,11 @@ unsafe fn inner_methods<'a>(file: &File) -> &'a ffi::sqlite3_io_methods {
     &*(*file.inner).pMethods
 }
 
-/// Hands what is gathered to the VFS below. On failure it is dropped: the call that asked
-/// fails, and SQLite treats the transaction's frames as not written.
+/// Hands what is gathered to the VFS below. On failure it is kept (the call that asked
+/// fails): a caller that ignores the failure (`walLimitSize` does) must not leave a commit's
+/// rewritten frame headers unwritten, so the barrier tries again before the commit is
+/// published, and stops the process if it cannot. Frames never published are dropped when
+/// the transaction lets the write lock go (see `x_shm_lock`).
 unsafe fn flush(file: &mut File) -> c_int {
     let Some(write) = inner_methods(file).xWrite else { return ffi::SQLITE_IOERR_WRITE };
     let mut done = 0;
@@ -241,7 +246,10 @@ unsafe fn flush(file: &mut File) -> c_int {
         #[cfg(test)]
         count_write(file);
     }
-    file.pending.clear();
+    if rc == ffi::SQLITE_OK {
+        file.pending.clear();
+        file.commit_page_next = false;
+    }
     rc
 }
 
@@ -312,6 +320,8 @@ unsafe extern "C" fn x_write(f: *mut ffi::sqlite3_file, buf: *const c_void, amt:
         };
     }
     let data = std::slice::from_raw_parts(buf.cast::<u8>(), len);
+    // A commit frame's page: the transaction is complete in the WAL once it is written.
+    let commit_done = std::mem::replace(&mut file.commit_page_next, false);
     let end = file.pending_at + i64::try_from(file.pending.len()).unwrap_or(i64::MAX);
     if !file.pending.is_empty() && (off != end || file.pending.len() + len > MAX_PENDING) {
         let rc = flush(file);
@@ -323,8 +333,6 @@ unsafe extern "C" fn x_write(f: *mut ffi::sqlite3_file, buf: *const c_void, amt:
         file.pending_at = off;
     }
     file.pending.extend_from_slice(data);
-    // A commit frame's page: the transaction is complete in the WAL once it is written.
-    let commit_done = std::mem::replace(&mut file.commit_page_next, false);
     file.commit_page_next = len == FRAME_HEADER && data[4..8] != [0; 4];
     if commit_done {
         return flush(file);
@@ -435,9 +443,25 @@ unsafe extern "C" fn x_shm_map(
     inner_methods(file).xShmMap.map_or(ffi::SQLITE_IOERR_SHMMAP, |map| map(file.inner, page, size, extend, out))
 }
 
+/// The WAL's write lock (slot 0 of the WAL index's locks).
+const WAL_WRITE_LOCK: c_int = 0;
+
+/// When a transaction lets the WAL's write lock go, whatever is still gathered was never
+/// published (a commit is published after the barrier, which writes everything out): the
+/// frames of a transaction rolled back after spilling, or of a commit that failed. They are
+/// dropped, as SQLite drops them, rather than written later, after another connection may
+/// have truncated the WAL.
 unsafe extern "C" fn x_shm_lock(f: *mut ffi::sqlite3_file, offset: c_int, n: c_int, flags: c_int) -> c_int {
     let file = ours(f);
-    inner_methods(file).xShmLock.map_or(ffi::SQLITE_IOERR_SHMLOCK, |lock| lock(file.inner, offset, n, flags))
+    let rc = inner_methods(file).xShmLock.map_or(ffi::SQLITE_IOERR_SHMLOCK, |lock| lock(file.inner, offset, n, flags));
+    let releases_write_lock =
+        offset == WAL_WRITE_LOCK && flags & ffi::SQLITE_SHM_UNLOCK != 0 && flags & ffi::SQLITE_SHM_EXCLUSIVE != 0;
+    if releases_write_lock && file.kind == Kind::Database && !file.wal.is_null() {
+        let wal = &mut *file.wal;
+        wal.pending.clear();
+        wal.commit_page_next = false;
+    }
+    rc
 }
 
 /// SQLite calls this on the database file between writing the two copies of the WAL
