@@ -161,11 +161,7 @@ async fn a_write_with_a_large_sub_journal_still_fails_alone() {
     engine
         .write(|c| {
             c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)").map_err(sqlite_error)?;
-            let mut insert = c.prepare("INSERT INTO t (v) VALUES (?)").map_err(sqlite_error)?;
-            for i in 0..4000 {
-                insert.execute([format!("{i:0>500}")]).map_err(sqlite_error)?;
-            }
-            Ok(())
+            super::test_support::insert_padded(c, 4000, 500)
         })
         .await
         .expect("rows");

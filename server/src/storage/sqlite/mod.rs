@@ -362,6 +362,17 @@ pub(crate) mod test_support {
         (super::SqliteStore::connect(&url).await.expect("connect"), dir)
     }
 
+    /// Inserts `rows` rows into the scratch table `t (v)` of the engine tests, each `v` the
+    /// row's number padded with zeros to `width` characters.
+    pub fn insert_padded(c: &rusqlite::Connection, rows: usize, width: usize) -> crate::domain::Result<()> {
+        use super::engine::sqlite_error;
+        let mut insert = c.prepare("INSERT INTO t (v) VALUES (?1)").map_err(sqlite_error)?;
+        for i in 0..rows {
+            insert.execute([format!("{i:0>width$}")]).map_err(sqlite_error)?;
+        }
+        Ok(())
+    }
+
     /// SQLite's plan for `sql` (a statement without parameters), one step a line.
     pub async fn query_plan<'e>(db: impl sqlx::SqliteExecutor<'e>, sql: &str) -> String {
         let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}")).fetch_all(db).await.expect("explain");

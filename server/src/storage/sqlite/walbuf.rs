@@ -72,10 +72,27 @@ struct File {
     commit_page_next: bool,
 }
 
+impl File {
+    /// A database's WAL, while both are open.
+    unsafe fn wal_mut<'a>(&self) -> Option<&'a mut File> {
+        if self.kind == Kind::Database {
+            self.wal.as_mut()
+        } else {
+            None
+        }
+    }
+
+    /// Forgets what is gathered (written out, or never to be).
+    fn drop_pending(&mut self) {
+        self.pending.clear();
+        self.commit_page_next = false;
+    }
+}
+
 const INNER_OFFSET: usize = std::mem::size_of::<File>().next_multiple_of(16);
 
-/// Open databases, by the address of their name (see [`File::name`]), and their files.
-static DATABASES: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+/// Open databases' files (a WAL finds its own by [`File::name`]).
+static DATABASES: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 /// VFS names registered so far: registration is once per process and base VFS.
 static REGISTERED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -179,11 +196,11 @@ unsafe extern "C" fn v_open(
     if rc == ffi::SQLITE_OK {
         let mut databases = DATABASES.lock().unwrap_or_else(|e| e.into_inner());
         match kind {
-            Kind::Database => databases.push((name as usize, ours as usize)),
+            Kind::Database => databases.push(ours as usize),
             Kind::Wal => {
-                let db_name = ffi::sqlite3_filename_database(name) as usize;
-                if let Some(&(_, db)) = databases.iter().find(|(n, _)| *n == db_name) {
-                    let db = db as *mut File;
+                let db_name = ffi::sqlite3_filename_database(name);
+                let db = databases.iter().map(|&d| d as *mut File).find(|&d| (*d).name == db_name);
+                if let Some(db) = db {
                     (*db).wal = ours;
                     (*ours).db = db;
                 }
@@ -247,8 +264,7 @@ unsafe fn flush(file: &mut File) -> c_int {
         count_write(file);
     }
     if rc == ffi::SQLITE_OK {
-        file.pending.clear();
-        file.commit_page_next = false;
+        file.drop_pending();
     }
     rc
 }
@@ -262,6 +278,16 @@ unsafe fn settle(file: &mut File) -> c_int {
     }
 }
 
+/// Settles the file (see [`settle`]), then runs `call` on it; a failure to settle is the
+/// call's answer.
+unsafe fn settled(f: *mut ffi::sqlite3_file, call: impl FnOnce(&File) -> c_int) -> c_int {
+    let file = ours(f);
+    match settle(file) {
+        ffi::SQLITE_OK => call(file),
+        failed => failed,
+    }
+}
+
 unsafe extern "C" fn x_close(f: *mut ffi::sqlite3_file) -> c_int {
     let file = ours(f);
     let flushed = settle(file);
@@ -269,7 +295,7 @@ unsafe extern "C" fn x_close(f: *mut ffi::sqlite3_file) -> c_int {
         let mut databases = DATABASES.lock().unwrap_or_else(|e| e.into_inner());
         match file.kind {
             Kind::Database => {
-                databases.retain(|&(_, d)| d != f as usize);
+                databases.retain(|&d| d != f as usize);
                 if !file.wal.is_null() {
                     (*file.wal).db = std::ptr::null_mut();
                 }
@@ -291,33 +317,20 @@ unsafe extern "C" fn x_close(f: *mut ffi::sqlite3_file) -> c_int {
 }
 
 unsafe extern "C" fn x_read(f: *mut ffi::sqlite3_file, buf: *mut c_void, amt: c_int, off: i64) -> c_int {
-    let file = ours(f);
-    let rc = settle(file);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    match inner_methods(file).xRead {
-        Some(read) => read(file.inner, buf, amt, off),
-        None => ffi::SQLITE_IOERR_READ,
-    }
+    settled(f, |file| inner_methods(file).xRead.map_or(ffi::SQLITE_IOERR_READ, |read| read(file.inner, buf, amt, off)))
 }
 
 unsafe extern "C" fn x_write(f: *mut ffi::sqlite3_file, buf: *const c_void, amt: c_int, off: i64) -> c_int {
     let file = ours(f);
     let Ok(len) = usize::try_from(amt) else { return ffi::SQLITE_IOERR_WRITE };
     if file.kind != Kind::Wal || len >= MAX_PENDING {
-        let rc = settle(file);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        #[cfg(test)]
-        if file.kind == Kind::Wal {
-            count_write(file);
-        }
-        return match inner_methods(file).xWrite {
-            Some(write) => write(file.inner, buf, amt, off),
-            None => ffi::SQLITE_IOERR_WRITE,
-        };
+        return settled(f, |file| {
+            #[cfg(test)]
+            if file.kind == Kind::Wal {
+                count_write(file);
+            }
+            inner_methods(file).xWrite.map_or(ffi::SQLITE_IOERR_WRITE, |write| write(file.inner, buf, amt, off))
+        });
     }
     let data = std::slice::from_raw_parts(buf.cast::<u8>(), len);
     // A commit frame's page: the transaction is complete in the WAL once it is written.
@@ -363,39 +376,15 @@ pub fn wal_writes(db: &std::path::Path) -> usize {
 }
 
 unsafe extern "C" fn x_truncate(f: *mut ffi::sqlite3_file, size: i64) -> c_int {
-    let file = ours(f);
-    let rc = settle(file);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    match inner_methods(file).xTruncate {
-        Some(truncate) => truncate(file.inner, size),
-        None => ffi::SQLITE_IOERR_TRUNCATE,
-    }
+    settled(f, |file| inner_methods(file).xTruncate.map_or(ffi::SQLITE_IOERR_TRUNCATE, |cut| cut(file.inner, size)))
 }
 
 unsafe extern "C" fn x_sync(f: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
-    let file = ours(f);
-    let rc = settle(file);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    match inner_methods(file).xSync {
-        Some(sync) => sync(file.inner, flags),
-        None => ffi::SQLITE_IOERR_FSYNC,
-    }
+    settled(f, |file| inner_methods(file).xSync.map_or(ffi::SQLITE_IOERR_FSYNC, |sync| sync(file.inner, flags)))
 }
 
 unsafe extern "C" fn x_file_size(f: *mut ffi::sqlite3_file, size: *mut i64) -> c_int {
-    let file = ours(f);
-    let rc = settle(file);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    match inner_methods(file).xFileSize {
-        Some(file_size) => file_size(file.inner, size),
-        None => ffi::SQLITE_IOERR_FSTAT,
-    }
+    settled(f, |file| inner_methods(file).xFileSize.map_or(ffi::SQLITE_IOERR_FSTAT, |len| len(file.inner, size)))
 }
 
 unsafe extern "C" fn x_lock(f: *mut ffi::sqlite3_file, level: c_int) -> c_int {
@@ -414,12 +403,7 @@ unsafe extern "C" fn x_check_reserved_lock(f: *mut ffi::sqlite3_file, out: *mut 
 }
 
 unsafe extern "C" fn x_file_control(f: *mut ffi::sqlite3_file, op: c_int, arg: *mut c_void) -> c_int {
-    let file = ours(f);
-    let rc = settle(file);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    inner_methods(file).xFileControl.map_or(ffi::SQLITE_NOTFOUND, |control| control(file.inner, op, arg))
+    settled(f, |file| inner_methods(file).xFileControl.map_or(ffi::SQLITE_NOTFOUND, |fc| fc(file.inner, op, arg)))
 }
 
 unsafe extern "C" fn x_sector_size(f: *mut ffi::sqlite3_file) -> c_int {
@@ -456,10 +440,10 @@ unsafe extern "C" fn x_shm_lock(f: *mut ffi::sqlite3_file, offset: c_int, n: c_i
     let rc = inner_methods(file).xShmLock.map_or(ffi::SQLITE_IOERR_SHMLOCK, |lock| lock(file.inner, offset, n, flags));
     let releases_write_lock =
         offset == WAL_WRITE_LOCK && flags & ffi::SQLITE_SHM_UNLOCK != 0 && flags & ffi::SQLITE_SHM_EXCLUSIVE != 0;
-    if releases_write_lock && file.kind == Kind::Database && !file.wal.is_null() {
-        let wal = &mut *file.wal;
-        wal.pending.clear();
-        wal.commit_page_next = false;
+    if releases_write_lock {
+        if let Some(wal) = file.wal_mut() {
+            wal.drop_pending();
+        }
     }
     rc
 }
@@ -471,9 +455,8 @@ unsafe extern "C" fn x_shm_lock(f: *mut ffi::sqlite3_file, offset: c_int, n: c_i
 /// in the file (the commit was not answered, so nothing acknowledged is lost).
 unsafe extern "C" fn x_shm_barrier(f: *mut ffi::sqlite3_file) {
     let file = ours(f);
-    if file.kind == Kind::Database && !file.wal.is_null() {
-        let wal = &mut *file.wal;
-        if !wal.pending.is_empty() && flush(wal) != ffi::SQLITE_OK {
+    if let Some(wal) = file.wal_mut() {
+        if settle(wal) != ffi::SQLITE_OK {
             tracing::error!("cannot write the WAL's frames before publishing them; stopping");
             std::process::abort();
         }

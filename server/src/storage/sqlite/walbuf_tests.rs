@@ -8,11 +8,18 @@ use futures_util::future::join_all;
 use rusqlite::{Connection, OpenFlags};
 
 use super::engine::{sqlite_error, Engine};
+use super::test_support::insert_padded;
 use super::walbuf;
 
 /// A connection of another kind than the writer's: SQLite's default VFS, read-only.
 fn outsider(db: &std::path::Path) -> Connection {
     Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open")
+}
+
+/// The rows of `t`, and those of them whose value is `changed`.
+fn rows_and_changed(conn: &Connection) -> (i64, i64) {
+    conn.query_row("SELECT count(*), count(*) FILTER (WHERE v = 'changed') FROM t", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("counts")
 }
 
 fn engine() -> (Engine, tempfile::TempDir, std::path::PathBuf) {
@@ -55,20 +62,14 @@ async fn a_transaction_larger_than_the_writers_cache_reads_back_whole() {
     // WAL before the commit, and rewrites in place those of pages changed again.
     engine
         .write(|c| {
-            let mut insert = c.prepare("INSERT INTO t (v) VALUES (?1)").map_err(sqlite_error)?;
-            for i in 0..24_000 {
-                insert.execute([format!("{i:0>1000}")]).map_err(sqlite_error)?;
-            }
+            insert_padded(c, 24_000, 1000)?;
             c.execute("UPDATE t SET v = 'changed' WHERE id % 100 = 0", []).map_err(sqlite_error)?;
             Ok(())
         })
         .await
         .expect("large write");
     let reader = outsider(&db);
-    let (rows, changed): (i64, i64) = reader
-        .query_row("SELECT count(*), count(*) FILTER (WHERE v = 'changed') FROM t", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("counts");
-    assert_eq!((rows, changed), (24_000, 240));
+    assert_eq!(rows_and_changed(&reader), (24_000, 240));
     let check: String = reader.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("check");
     assert_eq!(check, "ok");
     drop(reader);
@@ -81,10 +82,7 @@ async fn a_transaction_larger_than_the_writers_cache_reads_back_whole() {
     std::fs::copy(&db, copy.path().join("t.db")).expect("copy the database");
     std::fs::copy(db.with_extension("db-wal"), copy.path().join("t.db-wal")).expect("copy the WAL");
     let recovered = Connection::open(copy.path().join("t.db")).expect("open the copy");
-    let (rows, changed): (i64, i64) = recovered
-        .query_row("SELECT count(*), count(*) FILTER (WHERE v = 'changed') FROM t", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("counts");
-    assert_eq!((rows, changed), (24_000, 240), "the copy recovers every committed frame");
+    assert_eq!(rows_and_changed(&recovered), (24_000, 240), "the copy recovers every committed frame");
     drop(recovered);
 
     // Reopened (the WAL read back from the file, as after a restart): the same.
@@ -99,16 +97,7 @@ async fn a_commit_reaches_the_wal_file_in_a_few_writes() {
     let (engine, _dir, db) = engine();
     let before = walbuf::wal_writes(&db);
     // One commit of about 100 pages: two writes a frame would be some 200.
-    engine
-        .write(|c| {
-            let mut insert = c.prepare("INSERT INTO t (v) VALUES (?1)").map_err(sqlite_error)?;
-            for i in 0..400 {
-                insert.execute([format!("{i:0>1000}")]).map_err(sqlite_error)?;
-            }
-            Ok(())
-        })
-        .await
-        .expect("write");
+    engine.write(|c| insert_padded(c, 400, 1000)).await.expect("write");
     let writes = walbuf::wal_writes(&db) - before;
     assert!((1..=6).contains(&writes), "{writes} writes to the WAL");
     let rows: i64 = outsider(&db).query_row("SELECT count(*) FROM t", [], |r| r.get(0)).expect("count");
