@@ -16,6 +16,11 @@ fn outsider(db: &std::path::Path) -> Connection {
     Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open")
 }
 
+/// The rows of `t`.
+fn rows(conn: &Connection) -> i64 {
+    conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).expect("count")
+}
+
 /// The rows of `t`, and those of them whose value is `changed`.
 fn rows_and_changed(conn: &Connection) -> (i64, i64) {
     conn.query_row("SELECT count(*), count(*) FILTER (WHERE v = 'changed') FROM t", [], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -43,16 +48,14 @@ async fn every_answered_write_is_in_the_wal_for_other_connections() {
             .write(move |c| c.execute("INSERT INTO t (v) VALUES (?1)", [format!("row {i}")]).map_err(sqlite_error))
             .await
             .expect("write");
-        let seen: i64 = reader.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).expect("count");
-        assert_eq!(seen, i, "write {i} is visible as soon as it is answered");
+        assert_eq!(rows(&reader), i, "write {i} is visible as soon as it is answered");
     }
     // Concurrent writes share commits; each answered one is there.
     let writes = (0..40).map(|i| {
         engine.write(move |c| c.execute("INSERT INTO t (v) VALUES (?1)", [format!("many {i}")]).map_err(sqlite_error))
     });
     assert!(join_all(writes).await.iter().all(Result::is_ok));
-    let seen: i64 = reader.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).expect("count");
-    assert_eq!(seen, 90);
+    assert_eq!(rows(&reader), 90);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,9 +90,7 @@ async fn a_transaction_larger_than_the_writers_cache_reads_back_whole() {
 
     // Reopened (the WAL read back from the file, as after a restart): the same.
     drop(engine);
-    let reopened = outsider(&db);
-    let rows: i64 = reopened.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).expect("count");
-    assert_eq!(rows, 24_000);
+    assert_eq!(rows(&outsider(&db)), 24_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,6 +101,5 @@ async fn a_commit_reaches_the_wal_file_in_a_few_writes() {
     engine.write(|c| insert_padded(c, 400, 1000)).await.expect("write");
     let writes = walbuf::wal_writes(&db) - before;
     assert!((1..=6).contains(&writes), "{writes} writes to the WAL");
-    let rows: i64 = outsider(&db).query_row("SELECT count(*) FROM t", [], |r| r.get(0)).expect("count");
-    assert_eq!(rows, 400);
+    assert_eq!(rows(&outsider(&db)), 400);
 }
