@@ -14,10 +14,11 @@
 //! run right there, on the caller's thread: each takes a few µs and none waits on anything
 //! but SQLite. [`WriteTx::commit`] releases the savepoint and hands the connection to the
 //! next writer without committing; the committer thread waits until no other write is under
-//! way (at most 2 ms), then takes the writer, commits everything they did in one
-//! transaction, and only then answers each of them: an acknowledged write is a committed
-//! write, and under load one commit covers many writes. A writer that fails, or is dropped,
-//! rolls back to its own savepoint and fails alone.
+//! way (at most 2 ms), then takes the writer (in turn, or ahead of a long queue: see
+//! [`Handoff`]), commits everything they did in one transaction, and only then answers each
+//! of them: an acknowledged write is a committed write, and under load one commit covers
+//! many writes. A writer that fails, or is dropped, rolls back to its own savepoint and fails
+//! alone.
 //!
 //! A write use case is either a [`WriteTx`] (the lifecycle's statements through
 //! `storage::people`) or a closure given to [`Engine::write`]: it gets the writer's
@@ -65,6 +66,11 @@ type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 /// The longest the committer waits for writes under way before committing the others.
 const GATHER_AT_MOST: Duration = Duration::from_millis(2);
 
+/// The longest the committer then waits in the writer's queue before it takes the writer
+/// ahead of the writes still queued (see [`Handoff`]). A queue of single requests' writes
+/// is through in less; a Bulk batch's is not.
+const QUEUE_AT_MOST: Duration = Duration::from_millis(8);
+
 /// How often the checkpointer moves committed pages from the WAL into the database file.
 /// Each checkpoint costs two syncs and copies each page changed since the last one once,
 /// however often it changed: every second rather than every 250 ms, `member-add-remove` at
@@ -79,9 +85,35 @@ struct Writer {
     waiting: Vec<oneshot::Sender<bool>>,
 }
 
+/// The committer's way past a long queue for the writer. The writer's mutex hands it over in
+/// the order it was asked for, so a committer queued like a write commits only after every
+/// write queued before it. A Bulk batch queues up to 1,000 creates at once (see
+/// `protocol::bulk_line`): the batch before it would wait for all of them to be written
+/// before its commit, and its request could not answer (and its client send the next one)
+/// while the writer had work. After [`QUEUE_AT_MOST`] in the queue, the committer raises
+/// `wanted` instead, and the next write to let go of the writer passes it to the committer.
+struct Handoff {
+    wanted: AtomicBool,
+    to_committer: mpsc::Sender<OwnedMutexGuard<Writer>>,
+}
+
+impl Handoff {
+    /// Lets go of the writer: to the committer when it is waiting for it, else to the next
+    /// write in line.
+    fn let_go(&self, writer: OwnedMutexGuard<Writer>) {
+        if self.wanted.swap(false, Ordering::AcqRel) {
+            // A committer that has stopped drops it with the error, which lets it go too.
+            let _ = self.to_committer.send(writer);
+        } else {
+            drop(writer);
+        }
+    }
+}
+
 pub struct Engine {
     file: DbFile,
     writer: Arc<tokio::sync::Mutex<Writer>>,
+    handoff: Arc<Handoff>,
     /// Writes holding the writer or waiting for it.
     under_way: Arc<AtomicUsize>,
     /// Wakes the committer: a transaction has its first write waiting for the commit, or
@@ -124,13 +156,16 @@ impl Engine {
         writer_conn.busy_timeout(Duration::ZERO).map_err(sqlite_error)?;
         let writer = Arc::new(tokio::sync::Mutex::new(Writer { conn: writer_conn, waiting: Vec::new() }));
         let (commit, signals) = mpsc::channel::<()>();
+        let (to_committer, handed) = mpsc::channel();
+        let handoff = Arc::new(Handoff { wanted: AtomicBool::new(false), to_committer });
         let committed = writer.clone();
+        let wanting = handoff.clone();
         let under_way = Arc::new(AtomicUsize::new(0));
         let gathering = under_way.clone();
         let restart_wanted = restart.clone();
         std::thread::Builder::new()
             .name("sqlite-commit".into())
-            .spawn(move || commit_loop(&committed, &gathering, &restart, &signals))
+            .spawn(move || commit_loop(&committed, &wanting, &handed, &gathering, &restart, &signals))
             .map_err(|e| Error::Storage(Box::new(e)))?;
         let checkpoint_conn = open(&file, Role::Writer)?;
         let (checkpointer, stop) = mpsc::channel::<()>();
@@ -168,6 +203,7 @@ impl Engine {
         Ok(Self {
             file,
             writer,
+            handoff,
             under_way,
             commit,
             readers: reader_tx,
@@ -187,7 +223,7 @@ impl Engine {
             end_if_idle(&writer);
             return Err(e);
         }
-        Ok(WriteTx { writer: Some(writer), turn: Some(turn) })
+        Ok(WriteTx { writer: Some(writer), handoff: self.handoff.clone(), turn: Some(turn) })
     }
 
     /// An engine whose checkpointer never runs, and the flag to set as it would when the
@@ -276,6 +312,7 @@ impl Engine {
 /// One write in the writer's open transaction (see the module's documentation).
 pub struct WriteTx {
     writer: Option<OwnedMutexGuard<Writer>>,
+    handoff: Arc<Handoff>,
     /// Let go of as soon as the writer is (fields drop in order).
     turn: Option<Turn>,
 }
@@ -322,7 +359,7 @@ impl WriteTx {
             // under way join this commit.
             turn.commit.send(()).map_err(|_| stopped())?;
         }
-        drop(writer);
+        self.handoff.let_go(writer);
         // No longer under way: the committer need not wait for this write.
         drop(turn);
         match committed.await {
@@ -336,6 +373,7 @@ impl Drop for WriteTx {
     fn drop(&mut self) {
         if let Some(writer) = self.writer.take() {
             rollback(&writer);
+            self.handoff.let_go(writer);
         }
     }
 }
@@ -392,7 +430,9 @@ const WRITER_BUSY_WAIT: Duration = Duration::from_secs(10);
 /// checkpoint after answering, still holding the writer, so that the next write starts the
 /// WAL over (see [`checkpoint`]).
 fn commit_loop(
-    writer: &tokio::sync::Mutex<Writer>,
+    writer: &Arc<tokio::sync::Mutex<Writer>>,
+    handoff: &Handoff,
+    handed: &mpsc::Receiver<OwnedMutexGuard<Writer>>,
     under_way: &AtomicUsize,
     restart: &AtomicBool,
     signals: &mpsc::Receiver<()>,
@@ -408,7 +448,7 @@ fn commit_loop(
                 return;
             }
         }
-        let mut writer = writer.blocking_lock();
+        let Some(mut writer) = take_writer(writer, handoff, handed) else { return };
         if writer.waiting.is_empty() {
             continue;
         }
@@ -436,6 +476,59 @@ fn commit_loop(
                 tracing::warn!(error = %e, "WAL checkpoint before a restart failed");
             }
         }
+    }
+}
+
+/// The writer for a commit: in turn, as a write would get it, unless the writes queued ahead
+/// keep it longer than [`QUEUE_AT_MOST`]; then from the next write that lets go of it (see
+/// [`Handoff`]). `None` once the engine is gone.
+fn take_writer(
+    writer: &Arc<tokio::sync::Mutex<Writer>>,
+    handoff: &Handoff,
+    handed: &mpsc::Receiver<OwnedMutexGuard<Writer>>,
+) -> Option<OwnedMutexGuard<Writer>> {
+    if let Some(in_turn) = lock_within(writer, QUEUE_AT_MOST) {
+        return Some(in_turn);
+    }
+    handoff.wanted.store(true, Ordering::Release);
+    loop {
+        if let Ok(free) = writer.clone().try_lock_owned() {
+            // Held here, the writer cannot be let go of by a write: nobody else reads the flag.
+            handoff.wanted.store(false, Ordering::Release);
+            return Some(free);
+        }
+        // A write that lets go of the writer without a turn of its own (one whose `begin`
+        // failed) gives it to the next write in line: look again every millisecond.
+        match handed.recv_timeout(Duration::from_millis(1)) {
+            Ok(given) => return Some(given),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+}
+
+/// The writer, in turn behind the writes queued for it, if it comes within `within`.
+fn lock_within(writer: &Arc<tokio::sync::Mutex<Writer>>, within: Duration) -> Option<OwnedMutexGuard<Writer>> {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut lock = std::pin::pin!(writer.clone().lock_owned());
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let std::task::Poll::Ready(guard) = std::future::Future::poll(lock.as_mut(), &mut cx) {
+            return Some(guard);
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            // Dropped, the lock leaves the queue (or passes on a turn it was just given).
+            return None;
+        }
+        std::thread::park_timeout(left);
     }
 }
 

@@ -84,6 +84,43 @@ async fn writes_given_up_or_done_are_no_longer_under_way() {
     assert_eq!(engine.under_way(), 0);
 }
 
+/// A commit does not wait for a long queue of writes to be written: after a while in the
+/// queue, the committer takes the writer from the next write that lets go of it. (A Bulk
+/// batch queues up to a thousand creates at once; the batch before it must not wait for
+/// them all before its commit.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_goes_ahead_of_a_long_queue_of_writes() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    let (store, _dir) = super::test_support::store().await;
+    let engine = store.engine.clone();
+    let first = engine.begin_write().await.expect("the writer");
+    // Forty writes queue behind it, each holding the writer for 20 ms once it has it.
+    let written = std::sync::Arc::new(AtomicUsize::new(0));
+    let queued: Vec<_> = (0..40)
+        .map(|_| {
+            let (engine, written) = (engine.clone(), written.clone());
+            tokio::spawn(async move {
+                let tx = engine.begin_write().await.expect("the writer, in turn");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                written.fetch_add(1, Ordering::SeqCst);
+                tx.commit().await.expect("a queued write is committed");
+            })
+        })
+        .collect();
+    while engine.under_way() < 41 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    first.commit().await.expect("the first write is committed");
+    let before = written.load(Ordering::SeqCst);
+    assert!(before < 20, "the first write's commit waited for {before} of the 40 writes queued behind it");
+    for write in queued {
+        write.await.expect("a queued write");
+    }
+    assert_eq!(engine.under_way(), 0);
+}
+
 /// A write that finds the write lock held by another connection waits for it without
 /// holding up its runtime: here the only thread, on which the holder lets go. In SQLite's
 /// busy handler it would sleep on that thread until the busy timeout, and fail.
