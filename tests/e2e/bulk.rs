@@ -218,3 +218,38 @@ async fn an_operation_larger_than_a_single_request_may_be_is_refused_alone() {
     assert_eq!(users.body["totalResults"], 1);
     assert_eq!(users.body["Resources"][0]["userName"], "small");
 }
+
+/// The creates of a request are written in request order, whatever else runs: two requests at
+/// once, each with a userName sent twice and a create that fails before it reaches the
+/// store. The first of the two takes the name; the second is refused; the failed create holds
+/// nobody up.
+#[tokio::test]
+async fn creates_keep_request_order_with_two_requests_at_once() {
+    let app = TestApp::new().await;
+    let request = |side: &str| {
+        let ops: Vec<Value> = (0..60)
+            .map(|i| {
+                let data = match i {
+                    10 => json!({"userName": format!("{side}-twice"), "title": "first"}),
+                    40 => json!({"userName": format!("{side}-twice"), "title": "second"}),
+                    20 => json!({"title": "no userName"}),
+                    _ => json!({"userName": format!("{side}-{i}")}),
+                };
+                json!({"method": "POST", "path": "/Users", "bulkId": format!("{side}{i}"), "data": data})
+            })
+            .collect();
+        bulk(Value::Array(ops))
+    };
+    let (a, b) = tokio::join!(app.post("/Bulk", request("a")), app.post("/Bulk", request("b")));
+    for (side, reply) in [("a", a.expect(200)), ("b", b.expect(200))] {
+        let statuses: Vec<&str> =
+            reply.body["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
+        assert_eq!(statuses.len(), 60);
+        assert_eq!((statuses[10], statuses[20], statuses[40]), ("201", "400", "409"), "{side}: {statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == "201").count(), 58, "{side}: {statuses:?}");
+        let found = app.get(&format!("/Users?filter=userName+eq+%22{side}-twice%22")).await.expect(200);
+        assert_eq!(found.body["Resources"][0]["title"], "first", "{side}");
+    }
+    let users = app.get("/Users?count=1").await.expect(200);
+    assert_eq!(users.body["totalResults"], 116);
+}

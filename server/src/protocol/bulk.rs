@@ -21,7 +21,7 @@ use super::discovery::RESOURCE_TYPES;
 use super::error::ScimError;
 use super::http::{base_url, json_body, scim_json, ParsedBody};
 use super::render::{etag, location};
-use super::{auth, resources, AppState};
+use super::{auth, bulk_line, resources, AppState};
 
 pub const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 /// The most operations one request may carry (advertised in ServiceProviderConfig).
@@ -69,9 +69,9 @@ pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, Sc
                 at += 1;
                 continue;
             }
-            // A run of ready creates goes to the store together, in order, so the writer
-            // commits them in one transaction. With failOnErrors, one at a time: the count
-            // of errors decides whether the next one runs.
+            // A run of ready creates goes to the store together, in order, so that the
+            // writer's commits cover many of them. With failOnErrors, one at a time: the
+            // count of errors decides whether the next one runs.
             let mut end = at + 1;
             if fail_on_errors.is_none() {
                 while end < pending.len()
@@ -84,7 +84,10 @@ pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, Sc
                 }
             }
             let batch = &pending[at..end];
-            let outcomes = join_all(batch.iter().map(|&i| run(&state, &req, &operations[i], &created))).await;
+            // The batch's creates line up for the writer once all are prepared (`bulk_line`).
+            let tickets = bulk_line::tickets(batch.len(), &state.bulk_writers);
+            let runs = batch.iter().zip(tickets).map(|(&i, t)| run(&state, &req, &operations[i], &created, Some(t)));
+            let outcomes = join_all(runs).await;
             for (&index, result) in batch.iter().zip(outcomes) {
                 if let (Some(bulk_id), Some(id)) = (&operations[index].bulk_id, result.created_id.clone()) {
                     created.insert(bulk_id.clone(), id);
@@ -109,7 +112,7 @@ pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, Sc
         if let Some(at) = pending.iter().position(|&i| breaks_cycle(&operations, i, &pending, &created)) {
             let index = pending.remove(at);
             let (op, members) = without_pending_members(&operations[index], &created);
-            let result = run(&state, &req, &op, &created).await;
+            let result = run(&state, &req, &op, &created, None).await;
             if let (Some(bulk_id), Some(id)) = (&op.bulk_id, result.created_id.clone()) {
                 created.insert(bulk_id.clone(), id.clone());
                 deferred.push((index, members));
@@ -145,7 +148,7 @@ pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, Sc
             ),
             version: None,
         };
-        let result = run(&state, &req, &add, &created).await;
+        let result = run(&state, &req, &add, &created, None).await;
         if let Some(Some(entry)) = results.get_mut(index) {
             if result.ok {
                 // The group as it now is: its final version.
@@ -163,9 +166,11 @@ pub async fn bulk(state: Arc<AppState>, mut req: Request) -> Result<Response, Sc
     Ok(scim_json(StatusCode::OK, &body))
 }
 
-/// The most creates of one request handed to the writer together: enough for a large batch,
-/// few enough that the request's memory stays small.
-const CREATES_TOGETHER: usize = 128;
+/// The most creates of one request handed to the writer together: all of them. They are
+/// prepared together, then written as one batch while the other Bulk request is read and
+/// prepared (see `bulk_line`); what they hold beside the request's body, already in memory,
+/// is their normalized documents.
+const CREATES_TOGETHER: usize = MAX_OPERATIONS;
 
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -340,7 +345,13 @@ struct Outcome {
 }
 
 /// Runs one operation through the single-resource handler it names.
-async fn run(state: &Arc<AppState>, outer: &Request, op: &Operation, created: &HashMap<String, String>) -> Outcome {
+async fn run(
+    state: &Arc<AppState>,
+    outer: &Request,
+    op: &Operation,
+    created: &HashMap<String, String>,
+    ticket: Option<bulk_line::Ticket>,
+) -> Outcome {
     let path: String = op
         .path
         .split('/')
@@ -368,7 +379,7 @@ async fn run(state: &Arc<AppState>, outer: &Request, op: &Operation, created: &H
     // read no group members back.
     let written = match (target, &op.method) {
         (Some((rt, None)), &Method::POST) => {
-            resources::create_resource(state, &mut req, rt).await.map(|r| (rt, Some(r)))
+            resources::create_resource(state, &mut req, rt, ticket).await.map(|r| (rt, Some(r)))
         }
         (Some((rt, Some(id))), &Method::PUT) => {
             resources::replace_resource(state, &mut req, rt, &id, false).await.map(|r| (rt, Some(r)))

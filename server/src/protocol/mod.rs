@@ -3,6 +3,7 @@
 pub mod answer;
 pub mod auth;
 pub mod bulk;
+pub mod bulk_line;
 pub mod cursor;
 pub mod discovery;
 pub mod error;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub cursors: cursor::CursorCodec,
     /// How many `/Bulk` requests run at once.
     pub bulk_slots: tokio::sync::Semaphore,
+    /// Which `/Bulk` request's batch of creates is lining up for the writer.
+    pub bulk_writers: bulk_line::WriterTurn,
 }
 
 impl AppState {
@@ -73,6 +76,7 @@ impl AppState {
             tenant_names: std::sync::Mutex::default(),
             cursors,
             bulk_slots: tokio::sync::Semaphore::new(BULK_CONCURRENCY),
+            bulk_writers: bulk_line::WriterTurn::default(),
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::domain::schema::ResourceType;
 use crate::domain::tenant::{Scope, TokenRecord};
 use crate::domain::Error;
 
+use super::bulk_line::Ticket;
 use super::error::ScimError;
 use super::http::{base_url, json_body, precondition, resource_response};
 use super::patch::parse_patch_request;
@@ -53,7 +54,7 @@ fn strip_write_only(data: &mut serde_json::Map<String, Value>) {
 }
 
 pub async fn create(state: Arc<AppState>, mut req: Request, rt: ResourceType) -> Answer {
-    let (token, created, known) = create_work(&state, &mut req, rt).await?;
+    let (token, created, known) = create_work(&state, &mut req, rt, None).await?;
     let base = base_url(&req, state.public_url.as_deref());
     let proj = projection_from_query(req.uri().query());
     let loc = location(&base, rt, &created.id);
@@ -62,19 +63,22 @@ pub async fn create(state: Arc<AppState>, mut req: Request, rt: ResourceType) ->
     Ok(resource_response(StatusCode::CREATED, body, &tag, Some(&loc)))
 }
 
-/// The work of a create, without the answer (`/Bulk` answers with the id and version only).
+/// The work of a create, without the answer (`/Bulk` answers with the id and version only);
+/// with a `ticket`, it waits for its place in its batch's line before it asks for the writer.
 pub async fn create_resource(
     state: &AppState,
     req: &mut Request,
     rt: ResourceType,
+    ticket: Option<Ticket>,
 ) -> Result<StoredResource, ScimError> {
-    Ok(create_work(state, req, rt).await?.1)
+    Ok(create_work(state, req, rt, ticket).await?.1)
 }
 
 async fn create_work(
     state: &AppState,
     req: &mut Request,
     rt: ResourceType,
+    ticket: Option<Ticket>,
 ) -> Result<(TokenRecord, StoredResource, Option<Person>), ScimError> {
     let token = auth::authorize(&state.store, &state.tokens, req, Scope::ScimWrite).await?;
     let tenant = token.tenant.clone();
@@ -86,14 +90,26 @@ async fn create_work(
         // A person is created (or an archived one restored) by the lifecycle, by policy.
         ResourceType::User => {
             let ctx = people::context(state, req, &token).await?;
+            take_place(ticket).await;
             let mut tx = state.store.people().begin(&tenant).await?;
             let person = people_scim::create(tx.as_mut(), &ctx, data).await?;
             tx.commit().await?;
             (people::resource_of(&person), Some(person))
         }
-        ResourceType::Group => (state.store.create(&tenant, rt, NewResource { data, members }).await?, None),
+        ResourceType::Group => {
+            take_place(ticket).await;
+            (state.store.create(&tenant, rt, NewResource { data, members }).await?, None)
+        }
     };
     Ok((token, created, known))
+}
+
+/// Waits for a Bulk create's place in its batch's line. Nothing may suspend between this
+/// and the store asking for the writer, or the line's order would be lost.
+async fn take_place(ticket: Option<Ticket>) {
+    if let Some(ticket) = ticket {
+        ticket.wait().await;
+    }
 }
 
 pub async fn get(state: Arc<AppState>, req: Request, rt: ResourceType, id: String) -> Answer {
