@@ -86,6 +86,9 @@ async fn create_work(
     let Normalized { mut data, members } = normalize(rt, &body)?;
     strip_write_only(&mut data);
     people::mark_group_extension(&mut data, people::declared_group_extension(rt, &body));
+    // A Bulk batch holds up to 1,000 prepared creates while they wait for the writer: each
+    // keeps its normalized document, not the body it came from as well.
+    drop(body);
     let (created, known) = match rt {
         // A person is created (or an archived one restored) by the lifecycle, by policy.
         ResourceType::User => {
