@@ -15,7 +15,7 @@
 //! but SQLite. [`WriteTx::commit`] releases the savepoint and hands the connection to the
 //! next writer without committing; the committer thread waits until no other write is under
 //! way (at most 2 ms), then takes the writer (in turn, or ahead of a long queue: see
-//! [`Handoff`]), commits everything they did in one transaction, and only then answers each
+//! [`Handoff`] in the `committer`), commits everything they did in one transaction, and only then answers each
 //! of them: an acknowledged write is a committed write, and under load one commit covers
 //! many writes. A writer that fails, or is dropped, rolls back to its own savepoint and fails
 //! alone.
@@ -41,6 +41,7 @@ use tokio::sync::{oneshot, OwnedMutexGuard};
 
 use crate::domain::{Error, Result};
 
+use super::committer::{commit_loop, Handoff};
 use super::walbuf;
 
 /// Statements kept prepared per connection (the hot paths use a few dozen).
@@ -63,14 +64,6 @@ const SCANNER_CACHE_KIB: u32 = 512;
 
 type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 
-/// The longest the committer waits for writes under way before committing the others.
-const GATHER_AT_MOST: Duration = Duration::from_millis(2);
-
-/// The longest the committer then waits in the writer's queue before it takes the writer
-/// ahead of the writes still queued (see [`Handoff`]). A queue of single requests' writes
-/// is through in less; a Bulk batch's is not.
-const QUEUE_AT_MOST: Duration = Duration::from_millis(8);
-
 /// How often the checkpointer moves committed pages from the WAL into the database file.
 /// Each checkpoint costs two syncs and copies each page changed since the last one once,
 /// however often it changed: every second rather than every 250 ms, `member-add-remove` at
@@ -79,35 +72,10 @@ const QUEUE_AT_MOST: Duration = Duration::from_millis(8);
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// The writer connection and the writes done in its open transaction, not committed yet.
-struct Writer {
-    conn: Connection,
+pub(super) struct Writer {
+    pub(super) conn: Connection,
     /// Each released write's answer: `true` once its transaction is committed.
-    waiting: Vec<oneshot::Sender<bool>>,
-}
-
-/// The committer's way past a long queue for the writer. The writer's mutex hands it over in
-/// the order it was asked for, so a committer queued like a write commits only after every
-/// write queued before it. A Bulk batch queues up to 1,000 creates at once (see
-/// `protocol::bulk_line`): the batch before it would wait for all of them to be written
-/// before its commit, and its request could not answer (and its client send the next one)
-/// while the writer had work. After [`QUEUE_AT_MOST`] in the queue, the committer raises
-/// `wanted` instead, and the next write to let go of the writer passes it to the committer.
-struct Handoff {
-    wanted: AtomicBool,
-    to_committer: mpsc::Sender<OwnedMutexGuard<Writer>>,
-}
-
-impl Handoff {
-    /// Lets go of the writer: to the committer when it is waiting for it, else to the next
-    /// write in line.
-    fn let_go(&self, writer: OwnedMutexGuard<Writer>) {
-        if self.wanted.swap(false, Ordering::AcqRel) {
-            // A committer that has stopped drops it with the error, which lets it go too.
-            let _ = self.to_committer.send(writer);
-        } else {
-            drop(writer);
-        }
-    }
+    pub(super) waiting: Vec<oneshot::Sender<bool>>,
 }
 
 pub struct Engine {
@@ -156,8 +124,8 @@ impl Engine {
         writer_conn.busy_timeout(Duration::ZERO).map_err(sqlite_error)?;
         let writer = Arc::new(tokio::sync::Mutex::new(Writer { conn: writer_conn, waiting: Vec::new() }));
         let (commit, signals) = mpsc::channel::<()>();
-        let (to_committer, handed) = mpsc::channel();
-        let handoff = Arc::new(Handoff { wanted: AtomicBool::new(false), to_committer });
+        let (handoff, handed) = Handoff::new();
+        let handoff = Arc::new(handoff);
         let committed = writer.clone();
         let wanting = handoff.clone();
         let under_way = Arc::new(AtomicUsize::new(0));
@@ -421,117 +389,6 @@ async fn begin_immediate(writer: &mut Writer) -> Result<()> {
 /// How long a write waits for another connection's write lock before it fails.
 const WRITER_BUSY_WAIT: Duration = Duration::from_secs(10);
 
-/// The committer. Called by a transaction's first released write, it lets the writes under
-/// way join the commit (until none is, or for `GATHER_AT_MOST`), then takes the writer,
-/// commits, and answers every write of the transaction. A commit's cost is mostly the pages
-/// it writes to the WAL, shared by all its writes: the more writes, the cheaper each.
-///
-/// When the checkpointer asks for it (`restart`), the committer also finishes the
-/// checkpoint after answering, still holding the writer, so that the next write starts the
-/// WAL over (see [`checkpoint`]).
-fn commit_loop(
-    writer: &Arc<tokio::sync::Mutex<Writer>>,
-    handoff: &Handoff,
-    handed: &mpsc::Receiver<OwnedMutexGuard<Writer>>,
-    under_way: &AtomicUsize,
-    restart: &AtomicBool,
-    signals: &mpsc::Receiver<()>,
-) {
-    while signals.recv().is_ok() {
-        let called = std::time::Instant::now();
-        while under_way.load(Ordering::Acquire) > 0 {
-            let left = GATHER_AT_MOST.saturating_sub(called.elapsed());
-            if left.is_zero() {
-                break;
-            }
-            if let Err(mpsc::RecvTimeoutError::Disconnected) = signals.recv_timeout(left) {
-                return;
-            }
-        }
-        let Some(mut writer) = take_writer(writer, handoff, handed) else { return };
-        if writer.waiting.is_empty() {
-            continue;
-        }
-        // A failed statement may have ended the transaction by itself (SQLite does so on
-        // some I/O errors): then nothing of it is kept, and every write fails.
-        let committed = !writer.conn.is_autocommit()
-            && match exec(&writer.conn, "COMMIT") {
-                Ok(()) => true,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot commit a write transaction");
-                    false
-                }
-            };
-        if !writer.conn.is_autocommit() {
-            let _ = exec(&writer.conn, "ROLLBACK");
-        }
-        for answer in writer.waiting.drain(..) {
-            let _ = answer.send(committed);
-        }
-        if restart.swap(false, Ordering::AcqRel) {
-            // The checkpointer has just copied all but the frames committed while it ran:
-            // copying those is quick, but the checkpoint's two syncs hold the writes queued
-            // behind for 40-50 ms here (hence `WAL_RESTART_FRAMES`).
-            if let Err(e) = writer.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                tracing::warn!(error = %e, "WAL checkpoint before a restart failed");
-            }
-        }
-    }
-}
-
-/// The writer for a commit: in turn, as a write would get it, unless the writes queued ahead
-/// keep it longer than [`QUEUE_AT_MOST`]; then from the next write that lets go of it (see
-/// [`Handoff`]). `None` once the engine is gone.
-fn take_writer(
-    writer: &Arc<tokio::sync::Mutex<Writer>>,
-    handoff: &Handoff,
-    handed: &mpsc::Receiver<OwnedMutexGuard<Writer>>,
-) -> Option<OwnedMutexGuard<Writer>> {
-    if let Some(in_turn) = lock_within(writer, QUEUE_AT_MOST) {
-        return Some(in_turn);
-    }
-    handoff.wanted.store(true, Ordering::Release);
-    loop {
-        if let Ok(free) = writer.clone().try_lock_owned() {
-            // Held here, the writer cannot be let go of by a write: nobody else reads the flag.
-            handoff.wanted.store(false, Ordering::Release);
-            return Some(free);
-        }
-        // A write that lets go of the writer without a turn of its own (one whose `begin`
-        // failed) gives it to the next write in line: look again every millisecond.
-        match handed.recv_timeout(Duration::from_millis(1)) {
-            Ok(given) => return Some(given),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
-        }
-    }
-}
-
-/// The writer, in turn behind the writes queued for it, if it comes within `within`.
-fn lock_within(writer: &Arc<tokio::sync::Mutex<Writer>>, within: Duration) -> Option<OwnedMutexGuard<Writer>> {
-    struct Unpark(std::thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = std::task::Context::from_waker(&waker);
-    let mut lock = std::pin::pin!(writer.clone().lock_owned());
-    let deadline = std::time::Instant::now() + within;
-    loop {
-        if let std::task::Poll::Ready(guard) = std::future::Future::poll(lock.as_mut(), &mut cx) {
-            return Some(guard);
-        }
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            // Dropped, the lock leaves the queue (or passes on a turn it was just given).
-            return None;
-        }
-        std::thread::park_timeout(left);
-    }
-}
-
 /// A read transaction on a pooled connection; the connection goes back to the pool on drop.
 pub struct ReadTx {
     conn: Option<Connection>,
@@ -656,7 +513,7 @@ pub fn on_snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T
 
 /// Runs one statement of transaction control, prepared once per connection (they run for
 /// every write and many reads: parsing them each time showed in profiles).
-fn exec(conn: &Connection, sql: &str) -> Result<()> {
+pub(super) fn exec(conn: &Connection, sql: &str) -> Result<()> {
     control(conn, sql).map_err(sqlite_error)
 }
 

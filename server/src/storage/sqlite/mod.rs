@@ -4,6 +4,7 @@
 //! the migrations, tenants and tokens (one writer connection) and the dynamic list queries
 //! (a reader pool).
 
+mod committer;
 mod conns;
 pub mod engine;
 #[cfg(test)]

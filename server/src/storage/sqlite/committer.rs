@@ -1,0 +1,161 @@
+//! The committer: the thread that commits the writer's open transaction for the writes
+//! released into it (group commit), and how it gets the writer from the writes queued for it.
+//! The writer, its transaction and the writes' savepoints are the engine's (see
+//! [`super::engine`]).
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use tokio::sync::OwnedMutexGuard;
+
+use super::engine::{exec, Writer};
+
+/// The longest the committer waits for writes under way before committing the others.
+const GATHER_AT_MOST: Duration = Duration::from_millis(2);
+
+/// The longest the committer then waits in the writer's queue before it takes the writer
+/// ahead of the writes still queued (see [`Handoff`]). A queue of single requests' writes
+/// is through in less; a Bulk batch's is not.
+const QUEUE_AT_MOST: Duration = Duration::from_millis(8);
+
+/// The committer's way past a long queue for the writer. The writer's mutex hands it over in
+/// the order it was asked for, so a committer queued like a write commits only after every
+/// write queued before it. A Bulk batch queues up to 1,000 creates at once (see
+/// `protocol::bulk_line`): the batch before it would wait for all of them to be written
+/// before its commit, and its request could not answer (and its client send the next one)
+/// while the writer had work. After [`QUEUE_AT_MOST`] in the queue, the committer raises
+/// `wanted` instead, and the next write to let go of the writer passes it to the committer.
+pub(super) struct Handoff {
+    wanted: AtomicBool,
+    to_committer: mpsc::Sender<OwnedMutexGuard<Writer>>,
+}
+
+impl Handoff {
+    /// The handoff, and the committer's end of it.
+    pub(super) fn new() -> (Self, mpsc::Receiver<OwnedMutexGuard<Writer>>) {
+        let (to_committer, handed) = mpsc::channel();
+        (Self { wanted: AtomicBool::new(false), to_committer }, handed)
+    }
+
+    /// Lets go of the writer: to the committer when it is waiting for it, else to the next
+    /// write in line.
+    pub(super) fn let_go(&self, writer: OwnedMutexGuard<Writer>) {
+        if self.wanted.swap(false, Ordering::AcqRel) {
+            // A committer that has stopped drops it with the error, which lets it go too.
+            let _ = self.to_committer.send(writer);
+        } else {
+            drop(writer);
+        }
+    }
+}
+
+/// The committer. Called by a transaction's first released write, it lets the writes under
+/// way join the commit (until none is, or for `GATHER_AT_MOST`), then takes the writer,
+/// commits, and answers every write of the transaction. A commit's cost is mostly the pages
+/// it writes to the WAL, shared by all its writes: the more writes, the cheaper each.
+///
+/// When the checkpointer asks for it (`restart`), the committer also finishes the
+/// checkpoint after answering, still holding the writer, so that the next write starts the
+/// WAL over (see the engine's `checkpoint`).
+pub(super) fn commit_loop(
+    writer: &Arc<tokio::sync::Mutex<Writer>>,
+    handoff: &Handoff,
+    handed: &mpsc::Receiver<OwnedMutexGuard<Writer>>,
+    under_way: &AtomicUsize,
+    restart: &AtomicBool,
+    signals: &mpsc::Receiver<()>,
+) {
+    while signals.recv().is_ok() {
+        let called = std::time::Instant::now();
+        while under_way.load(Ordering::Acquire) > 0 {
+            let left = GATHER_AT_MOST.saturating_sub(called.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            if let Err(mpsc::RecvTimeoutError::Disconnected) = signals.recv_timeout(left) {
+                return;
+            }
+        }
+        let mut writer = take_writer(writer, handoff, handed);
+        if writer.waiting.is_empty() {
+            continue;
+        }
+        // A failed statement may have ended the transaction by itself (SQLite does so on
+        // some I/O errors): then nothing of it is kept, and every write fails.
+        let committed = !writer.conn.is_autocommit()
+            && match exec(&writer.conn, "COMMIT") {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot commit a write transaction");
+                    false
+                }
+            };
+        if !writer.conn.is_autocommit() {
+            let _ = exec(&writer.conn, "ROLLBACK");
+        }
+        for answer in writer.waiting.drain(..) {
+            let _ = answer.send(committed);
+        }
+        if restart.swap(false, Ordering::AcqRel) {
+            // The checkpointer has just copied all but the frames committed while it ran:
+            // copying those is quick, but the checkpoint's two syncs hold the writes queued
+            // behind for 40-50 ms here (hence `WAL_RESTART_FRAMES`).
+            if let Err(e) = writer.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "WAL checkpoint before a restart failed");
+            }
+        }
+    }
+}
+
+/// The writer for a commit: in turn, as a write would get it, unless the writes queued ahead
+/// keep it longer than [`QUEUE_AT_MOST`]; then from the next write that lets go of it (see
+/// [`Handoff`]).
+fn take_writer(
+    writer: &Arc<tokio::sync::Mutex<Writer>>,
+    handoff: &Handoff,
+    handed: &mpsc::Receiver<OwnedMutexGuard<Writer>>,
+) -> OwnedMutexGuard<Writer> {
+    if let Some(in_turn) = lock_within(writer, QUEUE_AT_MOST) {
+        return in_turn;
+    }
+    handoff.wanted.store(true, Ordering::Release);
+    loop {
+        if let Ok(free) = writer.clone().try_lock_owned() {
+            // Held here, the writer cannot be let go of by a write: nobody else reads the flag.
+            handoff.wanted.store(false, Ordering::Release);
+            return free;
+        }
+        // A write that lets go of the writer without a turn of its own (one whose `begin`
+        // failed) gives it to the next write in line: look again every millisecond. (The
+        // channel stays open: the committer holds the handoff, and its sender, itself.)
+        if let Ok(given) = handed.recv_timeout(Duration::from_millis(1)) {
+            return given;
+        }
+    }
+}
+
+/// The writer, in turn behind the writes queued for it, if it comes within `within`.
+fn lock_within(writer: &Arc<tokio::sync::Mutex<Writer>>, within: Duration) -> Option<OwnedMutexGuard<Writer>> {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut lock = std::pin::pin!(writer.clone().lock_owned());
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let std::task::Poll::Ready(guard) = std::future::Future::poll(lock.as_mut(), &mut cx) {
+            return Some(guard);
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            // Dropped, the lock leaves the queue (or passes on a turn it was just given).
+            return None;
+        }
+        std::thread::park_timeout(left);
+    }
+}
