@@ -15,10 +15,10 @@
 //! but SQLite. [`WriteTx::commit`] releases the savepoint and hands the connection to the
 //! next writer without committing; the committer thread waits until no other write is under
 //! way (at most 2 ms), then takes the writer (in turn, or ahead of a long queue: see
-//! [`Handoff`] in the `committer`), commits everything they did in one transaction, and only then answers each
-//! of them: an acknowledged write is a committed write, and under load one commit covers
-//! many writes. A writer that fails, or is dropped, rolls back to its own savepoint and fails
-//! alone.
+//! [`Handoff`] in the `committer`), commits everything they did in one transaction, and only
+//! then answers each of them: an acknowledged write is a committed write, and under load one
+//! commit covers many writes. A writer that fails, or is dropped, rolls back to its own
+//! savepoint and fails alone.
 //!
 //! A write use case is either a [`WriteTx`] (the lifecycle's statements through
 //! `storage::people`) or a closure given to [`Engine::write`]: it gets the writer's
