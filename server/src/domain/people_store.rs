@@ -14,6 +14,7 @@ use super::resource::TenantId;
 use super::roles::Role;
 use super::secret::{LinkPurpose, LinkRecord};
 use super::settings::TenantSettings;
+use super::store::Place;
 use super::work_store::WorkTx;
 use super::Result;
 
@@ -21,6 +22,9 @@ use super::Result;
 pub trait PeopleStore: Send + Sync {
     /// A write transaction on `tenant`, which it locks until commit or drop.
     async fn begin(&self, tenant: &TenantId) -> Result<Box<dyn PeopleTx>>;
+    /// As [`PeopleStore::begin`], for a write with a place in a line, which it lets go of once
+    /// the write is ordered against the later ones (see [`Place`]).
+    async fn begin_in_line(&self, tenant: &TenantId, place: Place) -> Result<Box<dyn PeopleTx>>;
     /// A read-only transaction on one snapshot (writes through it fail).
     async fn read(&self, tenant: &TenantId) -> Result<Box<dyn PeopleTx>>;
     /// The name of a tenant by id (for mail), if it exists.

@@ -9,6 +9,23 @@ use super::schema::ResourceType;
 use super::tenant::{Tenant, TokenInfo, TokenRecord};
 use super::Result;
 
+/// A write's place in a line of writes that must reach the database in the order they were
+/// sent (a Bulk request's creates: of two with the same userName, the first one wins).
+/// The write lets go of it once nothing sent after it can overtake it: on SQLite once it
+/// has asked for the single writer (taken in the order it is asked for); on PostgreSQL once
+/// it holds its tenant's row lock (a person) or its entries in the unique indexes (a group),
+/// which a later write with the same name waits behind. Dropping it lets the next write of
+/// the line go.
+pub struct Place {
+    _held: Box<dyn Send>,
+}
+
+impl Place {
+    pub fn new(guard: impl Send + 'static) -> Self {
+        Self { _held: Box::new(guard) }
+    }
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// The people lifecycle's storage, on the same database.
@@ -34,7 +51,15 @@ pub trait Store: Send + Sync + 'static {
     /// Records that a token was used (best effort, coarse-grained by the caller).
     async fn touch_token(&self, id: &str) -> Result<()>;
 
-    async fn create(&self, tenant: &TenantId, rt: ResourceType, new: NewResource) -> Result<StoredResource>;
+    /// Creates a resource; with a `place`, lets go of it as soon as the write is ordered (see
+    /// [`Place`]).
+    async fn create(
+        &self,
+        tenant: &TenantId,
+        rt: ResourceType,
+        new: NewResource,
+        place: Option<Place>,
+    ) -> Result<StoredResource>;
     async fn get(
         &self,
         tenant: &TenantId,

@@ -14,13 +14,20 @@
 //!   the other one writes.
 //!
 //! Order matters as much: of two creates of one request with the same userName, the first
-//! must win. A create takes its place when the one before it has taken its own, and it
-//! reaches the writer's queue in the same poll (nothing between [`Ticket::wait`] returning
-//! and the writer's lock can suspend), so the queue keeps request order.
+//! must win. A create is called when the one before it has let go of its [`Place`], which
+//! it does once nothing after it can overtake it: on SQLite as soon as it has asked for the
+//! writer, which is taken in the order it is asked for (in the same poll, so the writer's
+//! queue keeps request order and the writer always has the next create waiting); on
+//! PostgreSQL once it holds its tenant's lock or its row in the unique indexes, which a later
+//! create with the same name waits behind. (Letting go once asked on PostgreSQL too, as
+//! before, let the next create overtake it in most pairs: a create reaches its lock there
+//! over several round trips.)
 
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+
+use crate::domain::store::Place;
 
 /// Held by one batch at a time, from its first create's place in the writer's queue to its
 /// last one's. Shared by every Bulk request of the server.
@@ -91,8 +98,8 @@ pub fn tickets(n: usize, writers: &WriterTurn) -> Vec<Ticket> {
 
 impl Ticket {
     /// Waits until the whole batch is prepared, holds the writers' turn, and every create
-    /// before this one has taken its place; the caller asks for the writer right away.
-    pub async fn wait(mut self) {
+    /// before this one is ordered; answers this one's place, to be let go of once it is.
+    pub async fn wait(mut self) -> Place {
         {
             let mut state = self.line.state();
             state.arrived += 1;
@@ -105,7 +112,8 @@ impl Ticket {
             let permit = self.line.writers.0.clone().acquire_owned().await.ok();
             self.line.state().held = permit;
         }
-        // Dropping the ticket calls the next one.
+        // Dropped, the place (the ticket) calls the next one.
+        Place::new(self)
     }
 }
 
@@ -149,6 +157,29 @@ mod tests {
         });
         join_all(runs).await;
         assert_eq!(*order.lock().unwrap(), (0..n).collect::<Vec<_>>());
+    }
+
+    /// The next create is called only once this one lets go of its place (once it is
+    /// ordered: holding the writer, or on PostgreSQL its lock), however many round trips that
+    /// takes.
+    #[tokio::test]
+    async fn the_next_create_waits_until_the_place_is_let_go_of() {
+        let order = Arc::new(StdMutex::new(Vec::new()));
+        let runs = tickets(3, &WriterTurn::default()).into_iter().enumerate().map(|(i, ticket)| {
+            let order = order.clone();
+            async move {
+                let place = ticket.wait().await;
+                order.lock().unwrap().push(format!("placed {i}"));
+                for _ in 0..3 {
+                    tokio::task::yield_now().await;
+                }
+                order.lock().unwrap().push(format!("ordered {i}"));
+                drop(place);
+            }
+        });
+        join_all(runs).await;
+        let order = order.lock().unwrap().clone();
+        assert_eq!(order, ["placed 0", "ordered 0", "placed 1", "ordered 1", "placed 2", "ordered 2"]);
     }
 
     /// A create that fails before it takes its place (its ticket dropped) holds nobody up,

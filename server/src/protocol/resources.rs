@@ -14,6 +14,7 @@ use crate::domain::people::Person;
 use crate::domain::people_scim;
 use crate::domain::resource::{NewResource, StoredResource, TenantId};
 use crate::domain::schema::ResourceType;
+use crate::domain::store::Place;
 use crate::domain::tenant::{Scope, TokenRecord};
 use crate::domain::Error;
 
@@ -93,25 +94,29 @@ async fn create_work(
         // A person is created (or an archived one restored) by the lifecycle, by policy.
         ResourceType::User => {
             let ctx = people::context(state, req, &token).await?;
-            take_place(ticket).await;
-            let mut tx = state.store.people().begin(&tenant).await?;
+            let people = state.store.people();
+            let mut tx = match take_place(ticket).await {
+                Some(place) => people.begin_in_line(&tenant, place).await?,
+                None => people.begin(&tenant).await?,
+            };
             let person = people_scim::create(tx.as_mut(), &ctx, data).await?;
             tx.commit().await?;
             (people::resource_of(&person), Some(person))
         }
         ResourceType::Group => {
-            take_place(ticket).await;
-            (state.store.create(&tenant, rt, NewResource { data, members }).await?, None)
+            let place = take_place(ticket).await;
+            (state.store.create(&tenant, rt, NewResource { data, members }, place).await?, None)
         }
     };
     Ok((token, created, known))
 }
 
-/// Waits for a Bulk create's place in its batch's line. Nothing may suspend between this
-/// and the store asking for the writer, or the line's order would be lost.
-async fn take_place(ticket: Option<Ticket>) {
-    if let Some(ticket) = ticket {
-        ticket.wait().await;
+/// Waits for a Bulk create's place in its batch's line; the create holds it until it is
+/// ordered against the next one (see [`Place`]).
+async fn take_place(ticket: Option<Ticket>) -> Option<Place> {
+    match ticket {
+        Some(ticket) => Some(ticket.wait().await),
+        None => None,
     }
 }
 

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 
+use crate::domain::store::Place;
 use crate::domain::{Error, Result};
 
 /// A bound value. Each kind keeps its SQL type even when NULL: PostgreSQL types parameters
@@ -82,6 +83,13 @@ pub trait Conn: Send {
 pub trait Connector: Send + Sync {
     /// A write transaction.
     async fn write(&self) -> Result<Box<dyn Conn>>;
+    /// A write transaction for a write with a place in a line (see [`Place`]), and the place
+    /// when the transaction does not order the write by itself: a database with a single
+    /// writer lets go of it as soon as the write has asked for the writer; on others the
+    /// caller keeps it until the write holds its lock.
+    async fn write_in_line(&self, place: Place) -> Result<(Box<dyn Conn>, Option<Place>)> {
+        Ok((self.write().await?, Some(place)))
+    }
     /// A read-only transaction on one snapshot.
     async fn read(&self) -> Result<Box<dyn Conn>>;
 }

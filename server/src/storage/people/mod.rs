@@ -33,6 +33,7 @@ use time::{Duration, OffsetDateTime};
 use crate::domain::notify::OutboxMessage;
 use crate::domain::people_store::{PeopleStore, PeopleTx};
 use crate::domain::resource::TenantId;
+use crate::domain::store::Place;
 use crate::domain::Result;
 
 pub use backend::Backend;
@@ -59,6 +60,15 @@ impl<D: Backend> PeopleStore for PeopleSql<D> {
     async fn begin(&self, tenant: &TenantId) -> Result<Box<dyn PeopleTx>> {
         let mut tx = SqlTx::<D>::new(self.conns.write().await?, tenant, self.roles.clone());
         tx.lock_tenant().await?;
+        Ok(Box::new(tx))
+    }
+
+    async fn begin_in_line(&self, tenant: &TenantId, place: Place) -> Result<Box<dyn PeopleTx>> {
+        let (conn, place) = self.conns.write_in_line(place).await?;
+        let mut tx = SqlTx::<D>::new(conn, tenant, self.roles.clone());
+        tx.lock_tenant().await?;
+        // Holding the tenant's lock, it is ahead of every later write to the tenant.
+        drop(place);
         Ok(Box::new(tx))
     }
 

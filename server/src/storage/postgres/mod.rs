@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 
 use crate::domain::resource::{ListQuery, Mutation, NewResource, Page, Precondition, StoredResource, TenantId};
 use crate::domain::schema::ResourceType;
-use crate::domain::store::Store;
+use crate::domain::store::{Place, Store};
 use crate::domain::tenant::{Scope, Tenant, TokenInfo, TokenRecord};
 use crate::domain::{Error, Result};
 
@@ -242,8 +242,14 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn create(&self, tenant: &TenantId, rt: ResourceType, new: NewResource) -> Result<StoredResource> {
-        resources::create(&self.pool, tenant, rt, new, now()).await
+    async fn create(
+        &self,
+        tenant: &TenantId,
+        rt: ResourceType,
+        new: NewResource,
+        place: Option<Place>,
+    ) -> Result<StoredResource> {
+        resources::create(&self.pool, tenant, rt, new, now(), place).await
     }
 
     async fn get(

@@ -12,6 +12,7 @@ use crate::domain::resource::{
     ListQuery, Meta, Mutation, NewResource, Page, Precondition, SortKey, StoredResource, TenantId,
 };
 use crate::domain::schema::ResourceType;
+use crate::domain::store::Place;
 use crate::domain::{Error, Result};
 use crate::storage::rows::{
     count_matching, document_json, live, name_column, not_found, select_page, sort_key_from_text, sort_type,
@@ -44,6 +45,7 @@ pub async fn create(
     rt: ResourceType,
     new: NewResource,
     now: OffsetDateTime,
+    place: Option<Place>,
 ) -> Result<StoredResource> {
     let id = uuid::Uuid::now_v7().to_string();
     let cols = Columns::of(rt, &new.data)?;
@@ -76,6 +78,9 @@ pub async fn create(
     .execute(&mut *tx)
     .await;
     inserted.map_err(|e| conflict(rt, e))?;
+    // Its row is in the unique indexes: a later create with the same name waits for this
+    // transaction, and fails once it commits.
+    drop(place);
     relations::write_emails(&mut tx, tenant, &id, &cols.emails).await?;
     if let Some(members) = new.members {
         relations::apply(&mut tx, tenant, &id, &[MemberOp::Add(members)]).await?;

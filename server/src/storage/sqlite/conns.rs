@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use rusqlite::types::ValueRef;
 use rusqlite::{CachedStatement, Connection};
 
+use crate::domain::store::Place;
 use crate::domain::{Error, Result};
 use crate::storage::people::exec::{Arg, Cell, Conn, Connector, Row, Stmt};
 
@@ -20,6 +21,10 @@ pub struct EngineConns(pub Arc<Engine>);
 impl Connector for EngineConns {
     async fn write(&self) -> Result<Box<dyn Conn>> {
         Ok(Box::new(self.0.begin_write().await?))
+    }
+
+    async fn write_in_line(&self, place: Place) -> Result<(Box<dyn Conn>, Option<Place>)> {
+        Ok((Box::new(self.0.begin_write_in_line(Some(place)).await?), None))
     }
 
     async fn read(&self) -> Result<Box<dyn Conn>> {

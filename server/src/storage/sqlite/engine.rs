@@ -39,6 +39,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{oneshot, OwnedMutexGuard};
 
+use crate::domain::store::Place;
 use crate::domain::{Error, Result};
 
 use super::committer::{commit_loop, Handoff};
@@ -182,8 +183,24 @@ impl Engine {
 
     /// Takes the writer (in turn) inside the open transaction, in a savepoint of its own.
     pub async fn begin_write(&self) -> Result<WriteTx> {
+        self.begin_write_in_line(None).await
+    }
+
+    /// As [`Engine::begin_write`], letting go of `place` as soon as this write has asked for
+    /// the writer: it is taken in the order it is asked for, so the write is ordered from
+    /// then on, and the next one of the line can queue behind it at once (letting go only
+    /// once the writer was held left it idle between a Bulk request's creates: 100,000 users
+    /// took 9.4 s instead of 5.9-7.2 s).
+    pub async fn begin_write_in_line(&self, place: Option<Place>) -> Result<WriteTx> {
         let turn = Turn::take(&self.under_way, &self.commit);
-        let mut writer = self.writer.clone().lock_owned().await;
+        let mut lock = std::pin::pin!(self.writer.clone().lock_owned());
+        // The first poll takes the writer or joins its queue.
+        let first = futures_util::poll!(lock.as_mut());
+        drop(place);
+        let mut writer = match first {
+            std::task::Poll::Ready(writer) => writer,
+            std::task::Poll::Pending => lock.await,
+        };
         if writer.conn.is_autocommit() {
             begin_immediate(&mut writer).await?;
         }

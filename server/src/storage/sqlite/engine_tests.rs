@@ -34,17 +34,17 @@ async fn concurrent_writes_commit_together_and_fail_alone() {
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let store = SqliteStore::connect(&url).await.expect("connect");
     let tenant: TenantId = store.create_tenant("t").await.expect("tenant").id;
-    store.create(&tenant, ResourceType::User, named("userName", "taken", None)).await.expect("first");
+    store.create(&tenant, ResourceType::User, named("userName", "taken", None), None).await.expect("first");
 
     // Sixty creates in flight at once: the writer takes them in a few batches. Every third
     // clashes on userName; one group names a member that does not exist, after its own row
     // was already inserted in the batch's transaction.
     let users = (0..60).map(|i| {
         let name = if i % 3 == 0 { "taken".to_owned() } else { format!("u{i}") };
-        store.create(&tenant, ResourceType::User, named("userName", &name, None))
+        store.create(&tenant, ResourceType::User, named("userName", &name, None), None)
     });
     let ghost = MemberRef { value: "no-such-id".into(), kind: None, display: None };
-    let group = store.create(&tenant, ResourceType::Group, named("displayName", "g", Some(vec![ghost])));
+    let group = store.create(&tenant, ResourceType::Group, named("displayName", "g", Some(vec![ghost])), None);
     let (results, group) = futures_util::join!(join_all(users), group);
     assert_eq!(results.iter().filter(|r| matches!(r, Err(Error::Uniqueness(_)))).count(), 20);
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 40);
@@ -131,7 +131,7 @@ async fn a_write_waits_for_another_connections_lock_without_blocking_its_runtime
     let other = rusqlite::Connection::open(dir.path().join("t.db")).expect("another connection");
     other.execute_batch("BEGIN IMMEDIATE").expect("the other connection takes the write lock");
     let started = std::time::Instant::now();
-    let write = store.create(&tenant, ResourceType::User, named("userName", "waited", None));
+    let write = store.create(&tenant, ResourceType::User, named("userName", "waited", None), None);
     let release = async {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         other.execute_batch("COMMIT").expect("the other connection lets go");
@@ -251,7 +251,8 @@ async fn an_exclusive_server_opens_every_connection_through_its_vfs() {
     let shm = dir.path().join("t.db-shm");
     let store = SqliteStore::connect(&format!("sqlite://{}?vfs=unix-excl", file.display())).await.expect("connect");
     let tenant: TenantId = store.create_tenant("t").await.expect("tenant").id;
-    let created = store.create(&tenant, ResourceType::User, named("userName", "ann", None)).await.expect("create");
+    let created =
+        store.create(&tenant, ResourceType::User, named("userName", "ann", None), None).await.expect("create");
     let read = store.get(&tenant, ResourceType::User, &created.id, false).await.expect("get").expect("found");
     assert_eq!(read.data.get("userName"), Some(&json!("ann")));
     assert!(!shm.exists(), "the WAL index is in memory");

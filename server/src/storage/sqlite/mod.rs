@@ -34,7 +34,7 @@ use time::OffsetDateTime;
 
 use crate::domain::resource::{ListQuery, Mutation, NewResource, Page, Precondition, StoredResource, TenantId};
 use crate::domain::schema::ResourceType;
-use crate::domain::store::Store;
+use crate::domain::store::{Place, Store};
 use crate::domain::tenant::{Scope, Tenant, TokenInfo, TokenRecord};
 use crate::domain::{Error, Result};
 
@@ -296,9 +296,17 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn create(&self, tenant: &TenantId, rt: ResourceType, new: NewResource) -> Result<StoredResource> {
-        let tenant = tenant.clone();
-        self.engine.write(move |conn| resources::create(conn, &tenant, rt, new, now())).await
+    async fn create(
+        &self,
+        tenant: &TenantId,
+        rt: ResourceType,
+        new: NewResource,
+        place: Option<Place>,
+    ) -> Result<StoredResource> {
+        let tx = self.engine.begin_write_in_line(place).await?;
+        let created = resources::create(tx.conn(), tenant, rt, new, now())?;
+        tx.commit().await?;
+        Ok(created)
     }
 
     async fn get(
