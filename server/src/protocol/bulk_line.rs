@@ -20,8 +20,10 @@
 //! queue keeps request order and the writer always has the next create waiting); on
 //! PostgreSQL once it holds its tenant's lock or its row in the unique indexes, which a later
 //! create with the same name waits behind. (Letting go once asked on PostgreSQL too, as
-//! before, let the next create overtake it in most pairs: a create reaches its lock there
-//! over several round trips.)
+//! before, let the next create overtake it in about one pair in five: a create reaches its
+//! lock there over several round trips.) The writer's queue is joined in the lock's first
+//! poll even when the task's cooperative budget is spent: tokio checks the budget only once
+//! the permit is the waiter's.
 
 use std::sync::{Arc, Mutex};
 
@@ -160,8 +162,8 @@ mod tests {
     }
 
     /// The next create is called only once this one lets go of its place (once it is
-    /// ordered: holding the writer, or on PostgreSQL its lock), however many round trips that
-    /// takes.
+    /// ordered: once it has asked for SQLite's writer, or holds its lock on PostgreSQL),
+    /// however many round trips that takes.
     #[tokio::test]
     async fn the_next_create_waits_until_the_place_is_let_go_of() {
         let order = Arc::new(StdMutex::new(Vec::new()));
