@@ -83,7 +83,7 @@ PY
 }
 
 # How fast the machine writes right now, which moves on its own: `create` on one binary went
-# from 11,400-12,100/s to 9,900-10,500/s within an hour while `gauge` stayed at 0.57-0.64 s (7
+# from 10,970-12,110/s to 9,500-10,500/s within an hour while `gauge` stayed at 0.57-0.64 s (7
 # December). Python's sqlite3 inserting 100,000 rows with an index, 20 a transaction, in WAL
 # mode, in a file beside the benchmark's database (seconds, lower is faster).
 write_gauge() {
