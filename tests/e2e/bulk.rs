@@ -7,6 +7,11 @@ fn bulk(ops: Value) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops})
 }
 
+/// Each operation's status, in request order.
+fn statuses(response: &Value) -> Vec<&str> {
+    response["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect()
+}
+
 #[tokio::test]
 async fn a_user_created_and_added_to_a_group_in_one_request() {
     let app = TestApp::new().await;
@@ -170,8 +175,7 @@ async fn fail_on_errors_counts_errors_and_limits_are_advertised_and_enforced() {
         )
         .await
         .expect(200);
-    let statuses: Vec<&str> =
-        r.body["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
+    let statuses = statuses(&r.body);
     assert_eq!(statuses, ["409", "201", "404"], "the second error stops the request");
 
     let spc = app.get("/ServiceProviderConfig").await.expect(200);
@@ -211,8 +215,7 @@ async fn an_operation_larger_than_a_single_request_may_be_is_refused_alone() {
         )
         .await
         .expect(200);
-    let statuses: Vec<&str> =
-        r.body["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
+    let statuses = statuses(&r.body);
     assert_eq!(statuses, ["201", "413"]);
     let users = app.get("/Users").await.expect(200);
     assert_eq!(users.body["totalResults"], 1);
@@ -242,8 +245,7 @@ async fn creates_keep_request_order_with_two_requests_at_once() {
     };
     let (a, b) = tokio::join!(app.post("/Bulk", request("a")), app.post("/Bulk", request("b")));
     for (side, reply) in [("a", a.expect(200)), ("b", b.expect(200))] {
-        let statuses: Vec<&str> =
-            reply.body["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
+        let statuses = statuses(&reply.body);
         assert_eq!(statuses.len(), 60);
         assert_eq!((statuses[10], statuses[20], statuses[40]), ("201", "400", "409"), "{side}: {statuses:?}");
         assert_eq!(statuses.iter().filter(|s| **s == "201").count(), 58, "{side}: {statuses:?}");
@@ -254,44 +256,45 @@ async fn creates_keep_request_order_with_two_requests_at_once() {
     assert_eq!(users.body["totalResults"], 116);
 }
 
+/// Sends 200 creates to `path` in one request, pair `n` being creates 2n and 2n + 1 with the
+/// same name (`data(n, "first" or "second")`): the first of each pair must take the name on
+/// any store, and nothing marked "second" may be found through `seconds`.
+async fn first_of_each_pair_wins(path: &str, data: impl Fn(usize, &str) -> Value, seconds: &str) {
+    let app = TestApp::new().await;
+    let ops: Vec<Value> = (0..200)
+        .map(|i| {
+            let data = data(i / 2, if i % 2 == 0 { "first" } else { "second" });
+            json!({"method": "POST", "path": path, "bulkId": format!("op{i}"), "data": data})
+        })
+        .collect();
+    let reply = app.post("/Bulk", bulk(Value::Array(ops))).await.expect(200);
+    let expected: Vec<&str> = (0..200).map(|i| if i % 2 == 0 { "201" } else { "409" }).collect();
+    assert_eq!(statuses(&reply.body), expected);
+    let found = app.get(seconds).await.expect(200);
+    assert_eq!(found.body["totalResults"], 0);
+}
+
 /// Two creates in a row with the same userName: the first of each pair takes it, on any
 /// store. On PostgreSQL a create reaches its tenant's lock over several round trips, so
 /// the next create's place in line must wait until this one holds that lock, not only
 /// until it has asked for a connection.
 #[tokio::test]
 async fn the_first_of_two_creates_in_a_row_takes_the_name() {
-    let app = TestApp::new().await;
-    let ops: Vec<Value> = (0..200)
-        .map(|i| {
-            let data =
-                json!({"userName": format!("pair-{}", i / 2), "title": if i % 2 == 0 { "first" } else { "second" }});
-            json!({"method": "POST", "path": "/Users", "bulkId": format!("p{i}"), "data": data})
-        })
-        .collect();
-    let reply = app.post("/Bulk", bulk(Value::Array(ops))).await.expect(200);
-    let statuses: Vec<&str> =
-        reply.body["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
-    let expected: Vec<&str> = (0..200).map(|i| if i % 2 == 0 { "201" } else { "409" }).collect();
-    assert_eq!(statuses, expected);
-    let seconds = app.get("/Users?filter=title+eq+%22second%22").await.expect(200);
-    assert_eq!(seconds.body["totalResults"], 0);
+    first_of_each_pair_wins(
+        "/Users",
+        |n, which| json!({"userName": format!("pair-{n}"), "title": which}),
+        "/Users?filter=title+eq+%22second%22",
+    )
+    .await;
 }
 
 /// As for Users, the first of two Groups in a row with the same displayName takes it.
 #[tokio::test]
 async fn the_first_of_two_groups_in_a_row_takes_the_name() {
-    let app = TestApp::new().await;
-    let ops: Vec<Value> = (0..200)
-        .map(|i| {
-            let data = json!({"displayName": format!("team-{}", i / 2), "externalId": format!("{}-{i}", if i % 2 == 0 { "first" } else { "second" })});
-            json!({"method": "POST", "path": "/Groups", "bulkId": format!("g{i}"), "data": data})
-        })
-        .collect();
-    let reply = app.post("/Bulk", bulk(Value::Array(ops))).await.expect(200);
-    let statuses: Vec<&str> =
-        reply.body["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
-    let expected: Vec<&str> = (0..200).map(|i| if i % 2 == 0 { "201" } else { "409" }).collect();
-    assert_eq!(statuses, expected);
-    let seconds = app.get("/Groups?filter=externalId+sw+%22second%22").await.expect(200);
-    assert_eq!(seconds.body["totalResults"], 0);
+    first_of_each_pair_wins(
+        "/Groups",
+        |n, which| json!({"displayName": format!("team-{n}"), "externalId": format!("{which}-{n}")}),
+        "/Groups?filter=externalId+sw+%22second%22",
+    )
+    .await;
 }
