@@ -24,7 +24,7 @@ pub trait PeopleStore: Send + Sync {
     async fn begin(&self, tenant: &TenantId) -> Result<Box<dyn PeopleTx>>;
     /// As [`PeopleStore::begin`], for a write with a place in a line, which it lets go of once
     /// the write is ordered against the later ones (see [`Place`]).
-    async fn begin_in_line(&self, tenant: &TenantId, place: Place) -> Result<Box<dyn PeopleTx>>;
+    async fn begin_in_line(&self, tenant: &TenantId, place: Option<Place>) -> Result<Box<dyn PeopleTx>>;
     /// A read-only transaction on one snapshot (writes through it fail).
     async fn read(&self, tenant: &TenantId) -> Result<Box<dyn PeopleTx>>;
     /// The name of a tenant by id (for mail), if it exists.

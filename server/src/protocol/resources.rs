@@ -94,11 +94,8 @@ async fn create_work(
         // A person is created (or an archived one restored) by the lifecycle, by policy.
         ResourceType::User => {
             let ctx = people::context(state, req, &token).await?;
-            let people = state.store.people();
-            let mut tx = match take_place(ticket).await {
-                Some(place) => people.begin_in_line(&tenant, place).await?,
-                None => people.begin(&tenant).await?,
-            };
+            let place = take_place(ticket).await;
+            let mut tx = state.store.people().begin_in_line(&tenant, place).await?;
             let person = people_scim::create(tx.as_mut(), &ctx, data).await?;
             tx.commit().await?;
             (people::resource_of(&person), Some(person))

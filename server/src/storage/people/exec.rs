@@ -87,8 +87,8 @@ pub trait Connector: Send + Sync {
     /// when the transaction does not order the write by itself: a database with a single
     /// writer lets go of it as soon as the write has asked for the writer; on others the
     /// caller keeps it until the write holds its lock.
-    async fn write_in_line(&self, place: Place) -> Result<(Box<dyn Conn>, Option<Place>)> {
-        Ok((self.write().await?, Some(place)))
+    async fn write_in_line(&self, place: Option<Place>) -> Result<(Box<dyn Conn>, Option<Place>)> {
+        Ok((self.write().await?, place))
     }
     /// A read-only transaction on one snapshot.
     async fn read(&self) -> Result<Box<dyn Conn>>;

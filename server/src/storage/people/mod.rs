@@ -58,12 +58,10 @@ impl<D: Backend> PeopleSql<D> {
 #[async_trait]
 impl<D: Backend> PeopleStore for PeopleSql<D> {
     async fn begin(&self, tenant: &TenantId) -> Result<Box<dyn PeopleTx>> {
-        let mut tx = SqlTx::<D>::new(self.conns.write().await?, tenant, self.roles.clone());
-        tx.lock_tenant().await?;
-        Ok(Box::new(tx))
+        self.begin_in_line(tenant, None).await
     }
 
-    async fn begin_in_line(&self, tenant: &TenantId, place: Place) -> Result<Box<dyn PeopleTx>> {
+    async fn begin_in_line(&self, tenant: &TenantId, place: Option<Place>) -> Result<Box<dyn PeopleTx>> {
         let (conn, place) = self.conns.write_in_line(place).await?;
         let mut tx = SqlTx::<D>::new(conn, tenant, self.roles.clone());
         tx.lock_tenant().await?;

@@ -23,8 +23,8 @@ impl Connector for EngineConns {
         Ok(Box::new(self.0.begin_write().await?))
     }
 
-    async fn write_in_line(&self, place: Place) -> Result<(Box<dyn Conn>, Option<Place>)> {
-        Ok((Box::new(self.0.begin_write_in_line(Some(place)).await?), None))
+    async fn write_in_line(&self, place: Option<Place>) -> Result<(Box<dyn Conn>, Option<Place>)> {
+        Ok((Box::new(self.0.begin_write_in_line(place).await?), None))
     }
 
     async fn read(&self) -> Result<Box<dyn Conn>> {

@@ -232,7 +232,16 @@ impl Engine {
     where
         F: FnOnce(&Connection) -> Result<T>,
     {
-        let tx = self.begin_write().await?;
+        self.write_in_line(None, f).await
+    }
+
+    /// As [`Engine::write`], for a write with a place in a line (see
+    /// [`Engine::begin_write_in_line`]).
+    pub async fn write_in_line<T, F>(&self, place: Option<Place>, f: F) -> Result<T>
+    where
+        F: FnOnce(&Connection) -> Result<T>,
+    {
+        let tx = self.begin_write_in_line(place).await?;
         let value = f(tx.conn())?;
         tx.commit().await?;
         Ok(value)

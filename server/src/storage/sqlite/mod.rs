@@ -303,10 +303,7 @@ impl Store for SqliteStore {
         new: NewResource,
         place: Option<Place>,
     ) -> Result<StoredResource> {
-        let tx = self.engine.begin_write_in_line(place).await?;
-        let created = resources::create(tx.conn(), tenant, rt, new, now())?;
-        tx.commit().await?;
-        Ok(created)
+        self.engine.write_in_line(place, |conn| resources::create(conn, tenant, rt, new, now())).await
     }
 
     async fn get(
