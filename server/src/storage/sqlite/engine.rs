@@ -12,13 +12,15 @@
 //! Writes: a [`WriteTx`] holds the writer connection (an async mutex, taken in turn) inside
 //! the transaction that is open at that moment, in a SAVEPOINT of its own. Its statements
 //! run right there, on the caller's thread: each takes a few µs and none waits on anything
-//! but SQLite. [`WriteTx::commit`] releases the savepoint and hands the connection to the
-//! next writer without committing; the committer thread waits until no other write is under
-//! way (at most 2 ms), then takes the writer (in turn, or ahead of a long queue: see
-//! [`Handoff`] in the `committer`), commits everything they did in one transaction, and only
-//! then answers each of them: an acknowledged write is a committed write, and under load one
-//! commit covers many writes. A writer that fails, or is dropped, rolls back to its own
-//! savepoint and fails alone.
+//! but SQLite. [`WriteTx::commit`] releases the savepoint and, while other writes are in
+//! line for the writer, hands the connection to the next one without committing. The write
+//! that finds none in line behind it (or the first released one waiting for 2 ms) commits
+//! everything released so far in one transaction, right there, and only then is each of them
+//! answered: an acknowledged write is a committed write, and under load one commit covers
+//! many writes. The committer thread commits what the writes leave uncommitted (the writes
+//! in line after them failed or were given up) and lets the WAL start over (see the
+//! `committer`). A writer that fails, or is dropped, rolls back to its own savepoint and
+//! fails alone.
 //!
 //! A write use case is either a [`WriteTx`] (the lifecycle's statements through
 //! `storage::people`) or a closure given to [`Engine::write`]: it gets the writer's
@@ -77,6 +79,8 @@ pub(super) struct Writer {
     pub(super) conn: Connection,
     /// Each released write's answer: `true` once its transaction is committed.
     pub(super) waiting: Vec<oneshot::Sender<bool>>,
+    /// When the first of `waiting` was released.
+    pub(super) since: Option<std::time::Instant>,
 }
 
 pub struct Engine {
@@ -85,8 +89,8 @@ pub struct Engine {
     handoff: Arc<Handoff>,
     /// Writes holding the writer or waiting for it.
     under_way: Arc<AtomicUsize>,
-    /// Wakes the committer: a transaction has its first write waiting for the commit, or
-    /// no write is under way any more.
+    /// Calls the committer: a transaction has its first write waiting for the commit, or no
+    /// write is under way any more while one waits.
     commit: mpsc::Sender<()>,
     readers: mpsc::Sender<ReadJob>,
     idle: Arc<Mutex<Vec<Connection>>>,
@@ -123,9 +127,9 @@ impl Engine {
         // The writer waits for the write lock on a timer (see `begin_immediate`); once it
         // holds it, nothing it runs waits for another connection.
         writer_conn.busy_timeout(Duration::ZERO).map_err(sqlite_error)?;
-        let writer = Arc::new(tokio::sync::Mutex::new(Writer { conn: writer_conn, waiting: Vec::new() }));
-        let (commit, signals) = mpsc::channel::<()>();
-        let (handoff, handed) = Handoff::new();
+        let writer = Arc::new(tokio::sync::Mutex::new(Writer { conn: writer_conn, waiting: Vec::new(), since: None }));
+        let (commit, calls) = mpsc::channel::<()>();
+        let (handoff, handed) = Handoff::new(restart.clone());
         let handoff = Arc::new(handoff);
         let committed = writer.clone();
         let wanting = handoff.clone();
@@ -134,7 +138,7 @@ impl Engine {
         let restart_wanted = restart.clone();
         std::thread::Builder::new()
             .name("sqlite-commit".into())
-            .spawn(move || commit_loop(&committed, &wanting, &handed, &gathering, &restart, &signals))
+            .spawn(move || commit_loop(&committed, &wanting, &handed, &gathering, &calls))
             .map_err(|e| Error::Storage(Box::new(e)))?;
         let checkpoint_conn = open(&file, Role::Writer)?;
         let (checkpointer, stop) = mpsc::channel::<()>();
@@ -192,7 +196,7 @@ impl Engine {
     /// once the writer was held left it idle between a Bulk request's creates: 100,000 users
     /// took 9.4 s instead of 5.9-7.2 s).
     pub async fn begin_write_in_line(&self, place: Option<Place>) -> Result<WriteTx> {
-        let turn = Turn::take(&self.under_way, &self.commit);
+        let turn = Turn::take(&self.under_way, &self.commit, &self.handoff);
         let mut lock = std::pin::pin!(self.writer.clone().lock_owned());
         // The first poll takes the writer or joins its queue.
         let first = futures_util::poll!(lock.as_mut());
@@ -316,19 +320,24 @@ pub struct WriteTx {
 struct Turn {
     under_way: Arc<AtomicUsize>,
     commit: mpsc::Sender<()>,
+    handoff: Arc<Handoff>,
 }
 
 impl Turn {
-    fn take(under_way: &Arc<AtomicUsize>, commit: &mpsc::Sender<()>) -> Self {
+    fn take(under_way: &Arc<AtomicUsize>, commit: &mpsc::Sender<()>, handoff: &Arc<Handoff>) -> Self {
         under_way.fetch_add(1, Ordering::AcqRel);
-        Self { under_way: under_way.clone(), commit: commit.clone() }
+        Self { under_way: under_way.clone(), commit: commit.clone(), handoff: handoff.clone() }
     }
 }
 
 impl Drop for Turn {
     fn drop(&mut self) {
         if self.under_way.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let _ = self.commit.send(());
+            // Released writes wait for a commit that no write in line will make (the writes
+            // after them failed or were given up): the committer makes it.
+            if self.handoff.pending() {
+                let _ = self.commit.send(());
+            }
         }
     }
 }
@@ -348,14 +357,25 @@ impl WriteTx {
         }
         let (answer, committed) = oneshot::channel();
         writer.waiting.push(answer);
-        if writer.waiting.len() == 1 {
-            // The first write of this transaction calls the committer, who lets the writes
-            // under way join this commit.
+        let first = writer.waiting.len() == 1;
+        if first {
+            writer.since = Some(std::time::Instant::now());
+        }
+        let alone = turn.under_way.load(Ordering::Acquire) == 1;
+        let committed_here = self.handoff.commit_here(&mut writer, alone);
+        if !committed_here && first {
+            // The first write of this transaction left waiting calls the committer, who
+            // commits it if the writes after it do not.
             turn.commit.send(()).map_err(|_| stopped())?;
         }
         self.handoff.let_go(writer);
         // No longer under way: the committer need not wait for this write.
         drop(turn);
+        if committed_here && !alone {
+            // The next write in line was woken into this worker's next slot, which no other
+            // worker takes: without this, it would wait for this request's whole answer.
+            tokio::task::yield_now().await;
+        }
         match committed.await {
             Ok(true) => Ok(()),
             _ => Err(Error::Storage("the transaction could not be committed".into())),

@@ -121,6 +121,49 @@ async fn a_commit_goes_ahead_of_a_long_queue_of_writes() {
     assert_eq!(engine.under_way(), 0);
 }
 
+/// A write released while another is in line leaves the commit to it; when that one is
+/// rolled back instead, or given up while it waited, the committer commits the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_followers_fail_is_still_committed() {
+    use std::time::Duration;
+
+    let (store, _dir) = super::test_support::store().await;
+    let engine = store.engine.clone();
+    for follower_gets_the_writer in [true, false] {
+        let first = engine.begin_write().await.expect("the writer");
+        let table = format!("kept_{follower_gets_the_writer}");
+        first.conn().execute_batch(&format!("CREATE TABLE {table} (n INTEGER)")).expect("a change");
+        let follower = {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                let waiting = engine.begin_write();
+                if follower_gets_the_writer {
+                    // Rolled back once it has the writer.
+                    drop(waiting.await.expect("the writer, in turn"));
+                } else {
+                    // Given up while it waited.
+                    let _ = tokio::time::timeout(Duration::from_millis(30), waiting).await;
+                }
+            })
+        };
+        while engine.under_way() < 2 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let committed = tokio::time::timeout(Duration::from_secs(5), first.commit()).await;
+        committed.expect("answered, not left waiting").expect("committed");
+        follower.await.expect("the follower");
+        let found: i64 = engine
+            .read(move |conn| {
+                conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                    .map_err(super::engine::sqlite_error)
+            })
+            .await
+            .expect("the table is there for a reader");
+        assert_eq!(found, 0);
+    }
+    assert_eq!(engine.under_way(), 0);
+}
+
 /// A write that finds the write lock held by another connection waits for it without
 /// holding up its runtime: here the only thread, on which the holder lets go. In SQLite's
 /// busy handler it would sleep on that thread until the busy timeout, and fail.
