@@ -14,7 +14,7 @@
 //! run right there, on the caller's thread: each takes a few µs and none waits on anything
 //! but SQLite. [`WriteTx::commit`] releases the savepoint and, while other writes are in
 //! line for the writer, hands the connection to the next one without committing. The write
-//! that finds none in line behind it (or the first released one waiting for 2 ms) commits
+//! that finds none in line behind it (or the first released one waiting for 10 ms) commits
 //! everything released so far in one transaction, right there, and only then is each of them
 //! answered: an acknowledged write is a committed write, and under load one commit covers
 //! many writes. The committer thread commits what the writes leave uncommitted (the writes
