@@ -44,6 +44,8 @@ pub(super) struct Handoff {
     pending: AtomicBool,
     /// Commits made so far, by writes or by the committer.
     commits: AtomicU64,
+    /// Writes holding the writer or waiting for it.
+    pub(super) under_way: AtomicUsize,
 }
 
 impl Handoff {
@@ -56,6 +58,7 @@ impl Handoff {
             restart,
             pending: AtomicBool::new(false),
             commits: AtomicU64::new(0),
+            under_way: AtomicUsize::new(0),
         };
         (handoff, handed)
     }
@@ -85,6 +88,11 @@ impl Handoff {
         commit_released(writer);
         self.pending.store(false, Ordering::Release);
         self.commits.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The writes holding the writer or waiting for it.
+    pub(super) fn under_way(&self) -> usize {
+        self.under_way.load(Ordering::Acquire)
     }
 
     /// Whether released writes wait for a commit.
@@ -120,7 +128,6 @@ pub(super) fn commit_loop(
     writer: &Arc<tokio::sync::Mutex<Writer>>,
     handoff: &Handoff,
     handed: &mpsc::Receiver<OwnedMutexGuard<Writer>>,
-    under_way: &AtomicUsize,
     calls: &mpsc::Receiver<()>,
 ) {
     while calls.recv().is_ok() {
@@ -129,7 +136,7 @@ pub(super) fn commit_loop(
         while !handoff.restart.load(Ordering::Acquire)
             && handoff.pending.load(Ordering::Acquire)
             && handoff.commits.load(Ordering::Acquire) == seen
-            && under_way.load(Ordering::Acquire) > 0
+            && handoff.under_way() > 0
         {
             let left = LEAVE_TO_WRITES.saturating_sub(called.elapsed());
             if left.is_zero() {
@@ -158,7 +165,6 @@ pub(super) fn commit_loop(
                 tracing::warn!(error = %e, "WAL checkpoint before a restart failed");
             }
         }
-        drop(writer);
     }
 }
 

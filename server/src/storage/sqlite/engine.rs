@@ -33,7 +33,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -87,8 +87,6 @@ pub struct Engine {
     file: DbFile,
     writer: Arc<tokio::sync::Mutex<Writer>>,
     handoff: Arc<Handoff>,
-    /// Writes holding the writer or waiting for it.
-    under_way: Arc<AtomicUsize>,
     /// Calls the committer: a transaction has its first write waiting for the commit, or no
     /// write is under way any more while one waits.
     commit: mpsc::Sender<()>,
@@ -133,12 +131,10 @@ impl Engine {
         let handoff = Arc::new(handoff);
         let committed = writer.clone();
         let wanting = handoff.clone();
-        let under_way = Arc::new(AtomicUsize::new(0));
-        let gathering = under_way.clone();
         let restart_wanted = restart.clone();
         std::thread::Builder::new()
             .name("sqlite-commit".into())
-            .spawn(move || commit_loop(&committed, &wanting, &handed, &gathering, &calls))
+            .spawn(move || commit_loop(&committed, &wanting, &handed, &calls))
             .map_err(|e| Error::Storage(Box::new(e)))?;
         let checkpoint_conn = open(&file, Role::Writer)?;
         let (checkpointer, stop) = mpsc::channel::<()>();
@@ -177,7 +173,6 @@ impl Engine {
             file,
             writer,
             handoff,
-            under_way,
             commit,
             readers: reader_tx,
             idle: Arc::new(Mutex::new(Vec::new())),
@@ -196,7 +191,7 @@ impl Engine {
     /// once the writer was held left it idle between a Bulk request's creates: 100,000 users
     /// took 9.4 s instead of 5.9-7.2 s).
     pub async fn begin_write_in_line(&self, place: Option<Place>) -> Result<WriteTx> {
-        let turn = Turn::take(&self.under_way, &self.commit, &self.handoff);
+        let turn = Turn::take(&self.handoff, &self.commit);
         let mut lock = std::pin::pin!(self.writer.clone().lock_owned());
         // The first poll takes the writer or joins its queue.
         let first = futures_util::poll!(lock.as_mut());
@@ -212,7 +207,7 @@ impl Engine {
             end_if_idle(&writer);
             return Err(e);
         }
-        Ok(WriteTx { writer: Some(writer), handoff: self.handoff.clone(), turn: Some(turn) })
+        Ok(WriteTx { writer: Some(writer), turn: Some(turn) })
     }
 
     /// An engine whose checkpointer never runs, and the flag to set as it would when the
@@ -227,7 +222,7 @@ impl Engine {
     /// The writes holding the writer or waiting for it.
     #[cfg(test)]
     pub fn under_way(&self) -> usize {
-        self.under_way.load(Ordering::Acquire)
+        self.handoff.under_way()
     }
 
     /// Runs `f` in the writer's transaction (in a savepoint of its own) and answers its
@@ -310,7 +305,6 @@ impl Engine {
 /// One write in the writer's open transaction (see the module's documentation).
 pub struct WriteTx {
     writer: Option<OwnedMutexGuard<Writer>>,
-    handoff: Arc<Handoff>,
     /// Let go of as soon as the writer is (fields drop in order).
     turn: Option<Turn>,
 }
@@ -318,21 +312,20 @@ pub struct WriteTx {
 /// A write under way, from the moment it asks for the writer until it lets go of it: the
 /// committer holds a commit back while there are any, so that they join it.
 struct Turn {
-    under_way: Arc<AtomicUsize>,
-    commit: mpsc::Sender<()>,
     handoff: Arc<Handoff>,
+    commit: mpsc::Sender<()>,
 }
 
 impl Turn {
-    fn take(under_way: &Arc<AtomicUsize>, commit: &mpsc::Sender<()>, handoff: &Arc<Handoff>) -> Self {
-        under_way.fetch_add(1, Ordering::AcqRel);
-        Self { under_way: under_way.clone(), commit: commit.clone(), handoff: handoff.clone() }
+    fn take(handoff: &Arc<Handoff>, commit: &mpsc::Sender<()>) -> Self {
+        handoff.under_way.fetch_add(1, Ordering::AcqRel);
+        Self { handoff: handoff.clone(), commit: commit.clone() }
     }
 }
 
 impl Drop for Turn {
     fn drop(&mut self) {
-        if self.under_way.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if self.handoff.under_way.fetch_sub(1, Ordering::AcqRel) == 1 {
             // Released writes wait for a commit that no write in line will make (the writes
             // after them failed or were given up): the committer makes it.
             if self.handoff.pending() {
@@ -361,14 +354,14 @@ impl WriteTx {
         if first {
             writer.since = Some(std::time::Instant::now());
         }
-        let alone = turn.under_way.load(Ordering::Acquire) == 1;
-        let committed_here = self.handoff.commit_here(&mut writer, alone);
+        let alone = turn.handoff.under_way() == 1;
+        let committed_here = turn.handoff.commit_here(&mut writer, alone);
         if !committed_here && first {
             // The first write of this transaction left waiting calls the committer, who
             // commits it if the writes after it do not.
             turn.commit.send(()).map_err(|_| stopped())?;
         }
-        self.handoff.let_go(writer);
+        turn.handoff.let_go(writer);
         // No longer under way: the committer need not wait for this write.
         drop(turn);
         if committed_here && !alone {
@@ -385,9 +378,9 @@ impl WriteTx {
 
 impl Drop for WriteTx {
     fn drop(&mut self) {
-        if let Some(writer) = self.writer.take() {
+        if let (Some(writer), Some(turn)) = (self.writer.take(), &self.turn) {
             rollback(&writer);
-            self.handoff.let_go(writer);
+            turn.handoff.let_go(writer);
         }
     }
 }
