@@ -81,9 +81,12 @@ async fn create_work(
     rt: ResourceType,
     ticket: Option<Ticket>,
 ) -> Result<(TokenRecord, StoredResource, Option<Person>), ScimError> {
-    let token = auth::authorize(&state.store, &state.tokens, req, Scope::ScimWrite).await?;
+    // A Bulk request holds up to a thousand of these futures at once while they wait for the
+    // writer (`take_place`); the steps before and after that wait are boxed, so that a waiting
+    // create holds only its own state: 920 bytes instead of 4,888.
+    let token = Box::pin(auth::authorize(&state.store, &state.tokens, req, Scope::ScimWrite)).await?;
     let tenant = token.tenant.clone();
-    let body = json_body(req, state.limits.max_body_bytes).await?;
+    let body = Box::pin(json_body(req, state.limits.max_body_bytes)).await?;
     let Normalized { mut data, members } = normalize(rt, &body)?;
     strip_write_only(&mut data);
     people::mark_group_extension(&mut data, people::declared_group_extension(rt, &body));
@@ -93,10 +96,10 @@ async fn create_work(
     let (created, known) = match rt {
         // A person is created (or an archived one restored) by the lifecycle, by policy.
         ResourceType::User => {
-            let ctx = people::context(state, req, &token).await?;
+            let ctx = Box::pin(people::context(state, req, &token)).await?;
             let place = take_place(ticket).await;
             let mut tx = state.store.people().begin_in_line(&tenant, place).await?;
-            let person = people_scim::create(tx.as_mut(), &ctx, data).await?;
+            let person = Box::pin(people_scim::create(tx.as_mut(), &ctx, data)).await?;
             tx.commit().await?;
             (people::resource_of(&person), Some(person))
         }
