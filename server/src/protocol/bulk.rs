@@ -356,8 +356,8 @@ struct Outcome {
     entry: Value,
 }
 
-/// Runs one operation through the single-resource handler it names.
-/// Runs `op`, whose document (`data`, taken out of it) has its bulkId references resolved.
+/// Runs one operation through the single-resource handler it names, with its document
+/// (`data`, taken out of `op`) once its bulkId references are resolved.
 async fn run(
     state: &Arc<AppState>,
     outer: &Request,

@@ -82,9 +82,11 @@ async fn create_work(
     ticket: Option<Ticket>,
 ) -> Result<(TokenRecord, StoredResource, Option<Person>), ScimError> {
     // A Bulk request holds up to a thousand of these futures at once while they wait for the
-    // writer (`take_place`); the steps before and after that wait are boxed, so that a waiting
-    // create holds only its own state: 920 bytes instead of 4,888.
-    let token = Box::pin(auth::authorize(&state.store, &state.tokens, req, Scope::ScimWrite)).await?;
+    // writer (`take_place`). Two steps are boxed, so that a waiting create holds only its own
+    // state, 920 bytes instead of 4,888: reading the body (a future of 4,280 bytes) and the
+    // lifecycle's create (without its box, a create's future is 3,032 bytes). The token's and
+    // the context's futures (256 and 96 bytes) need none.
+    let token = auth::authorize(&state.store, &state.tokens, req, Scope::ScimWrite).await?;
     let tenant = token.tenant.clone();
     let body = Box::pin(json_body(req, state.limits.max_body_bytes)).await?;
     let Normalized { mut data, members } = normalize(rt, &body)?;
@@ -96,7 +98,7 @@ async fn create_work(
     let (created, known) = match rt {
         // A person is created (or an archived one restored) by the lifecycle, by policy.
         ResourceType::User => {
-            let ctx = Box::pin(people::context(state, req, &token)).await?;
+            let ctx = people::context(state, req, &token).await?;
             let place = take_place(ticket).await;
             let mut tx = state.store.people().begin_in_line(&tenant, place).await?;
             let person = Box::pin(people_scim::create(tx.as_mut(), &ctx, data)).await?;
