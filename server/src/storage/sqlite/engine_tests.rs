@@ -306,3 +306,31 @@ async fn an_exclusive_server_opens_every_connection_through_its_vfs() {
     assert_eq!(users.total, 1);
     assert!(shm.exists(), "the default VFS keeps its WAL index in the -shm file");
 }
+
+/// Before the committer is asked to start the WAL over (holding every write while it copies
+/// what is left), the checkpointer copies pass after pass: what the committer would find then
+/// is only what was committed during the last, short pass. With nothing written meanwhile,
+/// that is nothing.
+#[test]
+fn catching_up_leaves_the_committer_nothing_to_copy() {
+    use super::engine::{catch_up, RESTART_TAIL_FRAMES};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("c.db");
+    let writer = rusqlite::Connection::open(&path).expect("writer");
+    writer
+        .execute_batch("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (v BLOB NOT NULL);")
+        .expect("schema");
+    // A commit of one 3,000-byte row writes a frame or two: well past the tail.
+    for _ in 0..1500 {
+        writer.execute("INSERT INTO t (v) VALUES (zeroblob(3000))", []).expect("insert");
+    }
+    let checkpointer = rusqlite::Connection::open(&path).expect("checkpointer");
+    let in_use = catch_up(&checkpointer, 0).expect("catch up");
+    assert!(in_use > RESTART_TAIL_FRAMES, "{in_use} frames");
+
+    let (now, copied): (i64, i64) = checkpointer
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?)))
+        .expect("checkpoint");
+    assert_eq!((now, copied), (in_use, in_use), "every frame copied, none left for the committer");
+}
